@@ -1,0 +1,47 @@
+# twofa-harness: every target sets up what is missing and is quick when nothing is.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+BROWSER_OK := $(VENV)/.browser
+export TZ := UTC
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: setup test conformance lint bench serve clean
+
+setup: $(INSTALLED) $(BROWSER_OK)
+
+$(INSTALLED): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || \
+	  { echo "twofa-harness needs Python 3.11 or newer; set PYTHON=/path/to/python3.11 and run make again." >&2; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "Installing twofa-harness and its development tools into $(VENV) ..."
+	@$(PY) -m pip install -q --disable-pip-version-check --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
+	@$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]' 2>&1 | grep -v '^WARNING: Location' ; test $${PIPESTATUS[0]} -eq 0
+	@touch $@
+
+$(BROWSER_OK): scripts/ensure-chromium.sh
+	@browser=$$(bash scripts/ensure-chromium.sh | tail -n 1) && echo "$$browser" > $@ && echo "Chromium: $$browser"
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+conformance: setup
+	$(VENV)/bin/twofa run --target embedded --out out/conformance
+
+lint: $(INSTALLED)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+bench: $(INSTALLED)
+	$(PY) -m benchmarks
+
+serve: setup
+	$(VENV)/bin/twofa serve --harness
+
+clean:
+	rm -rf $(VENV) out build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis .import_linter_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
