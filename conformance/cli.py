@@ -1,0 +1,206 @@
+"""The ``twofa`` command: simulate devices, lint URIs, serve and test 2FA servers."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from typing import NoReturn
+
+import click
+
+from simulators.clock import ManualClock, SkewedClock
+from simulators.device import AuthenticatorDevice, ProvisioningRefused
+from simulators.hotp import OtpError
+from simulators.otpauth import OtpauthError, lint_uri, parse_uri
+from simulators.profiles import UnknownProfileError, get_profile, iter_profiles
+
+#: Exit status for wrong arguments, as for every Unix tool.
+USAGE_ERROR = 2
+
+
+def _fail(message: str) -> NoReturn:
+    raise click.UsageError(message)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="twofa-harness", prog_name="twofa")
+def cli() -> None:
+    """Simulation and conformance harness for TOTP two-factor authentication (RFC 6238)."""
+
+
+@cli.command()
+@click.option("--uri", required=True, help="The otpauth:// URI, as the QR code carries it.")
+@click.option(
+    "--at",
+    "at",
+    type=float,
+    default=None,
+    help="Unix time the device's clock would read without skew (default: now).",
+)
+@click.option("--profile", default="rfc-reference", show_default=True, help="App profile.")
+@click.option("--skew", type=float, default=0.0, help="Device clock offset in seconds.")
+@click.option("--drift-ppm", type=float, default=0.0, help="Device clock drift in ppm.")
+@click.option(
+    "--anchor",
+    type=float,
+    default=None,
+    help="Unix time the device clock was last correct; drift counts from here (default: --at).",
+)
+@click.option("--counter", type=int, default=None, help="HOTP counter (default: the URI's).")
+@click.option("--json", "as_json", is_flag=True, help="Print the code and its context as JSON.")
+def code(
+    uri: str,
+    at: float | None,
+    profile: str,
+    skew: float,
+    drift_ppm: float,
+    anchor: float | None,
+    counter: int | None,
+    as_json: bool,
+) -> None:
+    """Print the code a device with this app profile would show."""
+    at = time.time() if at is None else at
+    if at < 0:
+        _fail("--at must be a Unix time at or after 1970-01-01 (0 or more)")
+    try:
+        parse_uri(uri)
+    except OtpauthError as exc:
+        _fail(f"--uri: {exc}")
+    clock = SkewedClock(ManualClock(at), skew, drift_ppm, anchor=at if anchor is None else anchor)
+    try:
+        device = AuthenticatorDevice(get_profile(profile), clock)
+        account = device.provision_from_uri(uri)
+    except UnknownProfileError as exc:
+        _fail(str(exc))
+    except ProvisioningRefused as exc:
+        click.echo(f"twofa: the {profile} app refuses this URI: {exc}", err=True)
+        sys.exit(1)
+    device_time = clock.now()
+    try:
+        if account.otp_type == "hotp":
+            used_counter = account.counter if counter is None else counter
+            shown = account.code_for_counter(used_counter)
+        else:
+            used_counter = account.step_at(device_time)
+            shown = account.code_at(device_time)
+    except OtpError as exc:
+        _fail(str(exc))
+    for note in (*account.quirks_applied, *account.warnings):
+        click.echo(f"note: {note}", err=True)
+    if as_json:
+        payload = {
+            "code": shown,
+            "profile": profile,
+            "type": account.otp_type,
+            "algorithm": account.algorithm,
+            "digits": account.digits,
+            "period": account.period,
+            "device_time": device_time,
+            "counter": used_counter,
+            "silently_defaulted": account.silently_defaulted,
+            "quirks_applied": list(account.quirks_applied),
+        }
+        click.echo(json.dumps(payload, indent=2))
+    else:
+        click.echo(shown)
+
+
+@cli.command("lint-uri")
+@click.argument("uri")
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+def lint_uri_command(uri: str, as_json: bool) -> None:
+    """Check an otpauth URI; exit 1 when any finding is an error."""
+    findings = lint_uri(uri)
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {"requirement": f.requirement, "severity": f.severity, "message": f.message}
+                    for f in findings
+                ],
+                indent=2,
+            )
+        )
+    elif not findings:
+        click.echo("ok: no findings")
+    else:
+        for finding in findings:
+            click.echo(str(finding))
+    if any(f.severity == "error" for f in findings):
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("name", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print the profiles as JSON.")
+def profiles(name: str | None, as_json: bool) -> None:
+    """List the authenticator app profiles and their quirks."""
+    try:
+        chosen = [get_profile(name)] if name else list(iter_profiles())
+    except UnknownProfileError as exc:
+        _fail(str(exc))
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "name": p.name,
+                        "title": p.title,
+                        "summary": p.summary,
+                        "quirks": p.quirks,
+                        "cloud_backup": p.cloud_backup,
+                        "sources": [str(s) for s in p.sources],
+                    }
+                    for p in chosen
+                ],
+                indent=2,
+            )
+        )
+        return
+    for profile in chosen:
+        click.secho(f"{profile.name}", bold=True, nl=False)
+        click.echo(f"  {profile.title}")
+        click.echo(f"    {profile.summary}")
+        for quirk in profile.quirks or ["no quirks: honours the RFCs and the Key Uri Format"]:
+            click.echo(f"    - {quirk}")
+        click.echo(f"    sources: {'; '.join(str(s) for s in profile.sources)}")
+    click.echo(
+        "\nProfiles model public reports of each app's behaviour (with the year reported); "
+        "they are not claims about today's apps."
+    )
+
+
+@cli.command(
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    add_help_option=False,
+)
+@click.pass_context
+def serve(ctx: click.Context) -> None:
+    """Run the reference server (try: twofa serve --harness; --help for options)."""
+    # The reference server runs as its own process: conformance code reaches
+    # servers over HTTP only, never by importing them.
+    argv = [sys.executable, "-m", "reference_server", "serve", *ctx.args]
+    os.execv(sys.executable, argv)  # noqa: S606 - same interpreter, arguments passed through
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point: one clear line and exit 2 for argument errors."""
+    try:
+        cli.main(
+            args=list(argv) if argv is not None else None, prog_name="twofa", standalone_mode=False
+        )
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(exc.format_message())
+    except click.UsageError as exc:
+        command = exc.ctx.command_path if exc.ctx else "twofa"
+        click.echo(f"twofa: error: {exc.format_message()} (see '{command} --help')", err=True)
+        sys.exit(USAGE_ERROR)
+    except click.ClickException as exc:
+        click.echo(f"twofa: error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("twofa: interrupted", err=True)
+        sys.exit(130)
