@@ -213,7 +213,8 @@ class AuthenticatorDevice:
         bits = len(key) * 8
         if bits < self.profile.refuses_secrets_under_bits:
             raise ProvisioningRefused(
-                f"{self.profile.title} refuses a {bits}-bit secret [{self.profile.secret_size_source}]"
+                f"{self.profile.title} refuses a {bits}-bit secret "
+                f"[{self.profile.secret_size_source}]"
             )
         return key
 

@@ -218,8 +218,9 @@ def lint_uri(uri: str) -> list[Finding]:
 def _lint_parsed(uri: KeyUri) -> Iterable[Finding]:
     yield from _lint_label(uri)
     yield from _lint_parameters(uri)
-    algorithm = yield from _lint_algorithm(uri)
-    yield from _lint_secret(uri, algorithm)
+    yield from _lint_algorithm(uri)
+    raw_algorithm = (uri.parameter("algorithm") or DEFAULT_ALGORITHM).upper()
+    yield from _lint_secret(uri, raw_algorithm if raw_algorithm in HASHES else DEFAULT_ALGORITHM)
     yield from _lint_digits(uri)
     yield from _lint_period_and_counter(uri)
 
@@ -287,10 +288,9 @@ def _lint_parameters(uri: KeyUri) -> Iterable[Finding]:
 
 
 def _lint_algorithm(uri: KeyUri) -> Iterable[Finding]:
-    """Yields findings and returns the algorithm to judge the secret by."""
     raw = uri.parameter("algorithm")
     if raw is None:
-        return DEFAULT_ALGORITHM
+        return
     if raw.upper() not in HASHES:
         yield Finding(
             "URI-05",
@@ -298,15 +298,13 @@ def _lint_algorithm(uri: KeyUri) -> Iterable[Finding]:
             f"Unknown algorithm {raw!r}: the Key Uri Format allows SHA1, SHA256 and SHA512.",
             "algorithm",
         )
-        return DEFAULT_ALGORITHM
-    if raw != raw.upper():
+    elif raw != raw.upper():
         yield Finding(
             "URI-05",
             "warning",
             f"The algorithm is written {raw!r}; apps that compare exactly expect {raw.upper()!r}.",
             "algorithm",
         )
-    return raw.upper()
 
 
 def _lint_secret(uri: KeyUri, algorithm: str) -> Iterable[Finding]:

@@ -51,7 +51,7 @@ class ParameterSupport:
     def describe(self, name: str) -> str | None:
         if self.honoured is None:
             return None
-        values = "/".join(str(v) for v in sorted(self.honoured))  # type: ignore[type-var]
+        values = "/".join(str(v) for v in sorted(self.honoured))
         if self.fallback == "default":
             what = f"silently uses {name} {self.default} for any other value (wrong codes)"
         else:

@@ -137,7 +137,8 @@ def test_argument_errors_are_one_line_and_exit_2(
     status, out, err = run(capsys, *args)
     assert status == 2
     assert out == ""
-    assert err.count("\n") == 1 and err.startswith("twofa: error: ")
+    assert err.count("\n") == 1
+    assert err.startswith("twofa: error: ")
     assert fragment in err
 
 

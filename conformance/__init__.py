@@ -1,0 +1,1 @@
+"""Conformance checks, plans, drivers and the ``twofa`` command. Reaches servers over HTTP."""

@@ -1,0 +1,1 @@
+"""Renderers that turn result logs into JSON, JUnit XML and HTML reports."""
