@@ -1,0 +1,135 @@
+"""Agents, seats, tokens: who is calling and what their token lets them do.
+
+Seat rule: when the admin requires 2FA it applies to the two Remote Support
+seats only (``remote_support_v5`` and ``remote_support``); any other seat signs
+in with the password alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from flask import request
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from .errors import ApiError
+from .models import Agent, Device, Setting, Token
+from .policy import Policy
+from .security import new_token, token_digest
+
+#: The seats the account-wide 2FA setting covers.
+COVERED_SEATS: Final = frozenset({"remote_support_v5", "remote_support"})
+
+#: Stages a token can be in (``next`` values of the contract).
+STAGES: Final = ("enroll", "verify_email", "connect_device", "verify_otp", "done")
+
+
+@dataclass
+class Caller:
+    """The token of this request and its agent (both attached to the request's session)."""
+
+    token: Token
+    agent: Agent
+
+    @property
+    def full(self) -> bool:
+        return self.token.kind == "full"
+
+
+def settings_row(db: Session) -> Setting:
+    row = db.get(Setting, 1)
+    if row is None:  # pragma: no cover - created with the schema
+        row = Setting(id=1, two_factor_required=False)
+        db.add(row)
+    return row
+
+
+def two_factor_required(db: Session, agent: Agent) -> bool:
+    """The admin setting, applied to the Remote Support seats only."""
+    return settings_row(db).two_factor_required and agent.seat in COVERED_SEATS
+
+
+def active_device(db: Session, agent_id: int) -> Device | None:
+    return db.scalar(
+        select(Device)
+        .where(Device.agent_id == agent_id, Device.status == "active")
+        .order_by(Device.id.desc())
+        .limit(1)
+    )
+
+
+def issue_token(
+    db: Session,
+    agent: Agent,
+    *,
+    kind: str,
+    stage: str,
+    second_factor: bool,
+    now: float,
+    policy: Policy,
+) -> str:
+    """A new random token; only its digest is stored."""
+    value = new_token()
+    ttl = policy.full_token_ttl_seconds if kind == "full" else policy.partial_token_ttl_seconds
+    db.add(
+        Token(
+            token_hash=token_digest(value),
+            agent_id=agent.id,
+            kind=kind,
+            stage=stage,
+            second_factor=second_factor,
+            created_at=now,
+            expires_at=now + ttl,
+        )
+    )
+    return value
+
+
+def end_tokens(db: Session, agent_id: int, now: float, *, keep: int | None = None) -> None:
+    """End every live token of an agent (but ``keep``)."""
+    statement = update(Token).where(Token.agent_id == agent_id, Token.ended_at.is_(None))
+    if keep is not None:
+        statement = statement.where(Token.id != keep)
+    db.execute(statement.values(ended_at=now))
+
+
+def bearer_token() -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.strip().partition(" ")
+    value = value.strip()
+    if scheme.lower() != "bearer" or not value or len(value) > 512:
+        raise ApiError("unauthenticated")
+    return value
+
+
+def load_caller(db: Session, now: float) -> Caller:
+    """The live token of this request and its agent, or 401 ``unauthenticated``."""
+    digest = token_digest(bearer_token())
+    token = db.scalar(select(Token).where(Token.token_hash == digest))
+    if token is None or token.ended_at is not None or token.expires_at <= now:
+        raise ApiError("unauthenticated")
+    agent = db.get(Agent, token.agent_id)
+    if agent is None:  # pragma: no cover - tokens go with their agent
+        raise ApiError("unauthenticated")
+    return Caller(token, agent)
+
+
+def require_second_factor(db: Session, caller: Caller) -> None:
+    """A full token, earned with a second factor whenever 2FA applies to the agent.
+
+    Turning 2FA on *demotes* the full tokens its agents got without a second
+    factor: they keep working for reading, but hosting sessions and admin calls
+    answer 403 ``second_factor_required`` (a declared choice, see the policy).
+    """
+    if not caller.full:
+        raise ApiError("second_factor_required")
+    if not caller.token.second_factor and two_factor_required(db, caller.agent):
+        raise ApiError("second_factor_required")
+
+
+def mask_email(email: str) -> str:
+    """``alice@example.com`` → ``a***@example.com``."""
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}***@{domain}"

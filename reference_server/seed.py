@@ -1,0 +1,120 @@
+"""Seeds: the demo account printed by ``serve --harness``, and harness resets."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from .errors import ApiError
+from .models import (
+    Agent,
+    Base,
+    DeviceGroup,
+    Setting,
+)
+from .policy import Policy
+from .security import Passwords
+from .versions import parse_group_version
+
+#: The demo seed: an admin, agents on each seat, device groups at, below and above
+#: the minimum (4.3 build 1575). Fixed passwords: this is a demo on loopback.
+DEMO_SEED: Final[dict[str, Any]] = {
+    "agents": [
+        {
+            "email": "admin@example.com",
+            "password": "admin-demo-password",
+            "seat": "account_admin",
+            "role": "admin",
+        },
+        {
+            "email": "v5.agent@example.com",
+            "password": "v5-demo-password",
+            "seat": "remote_support_v5",
+            "role": "agent",
+        },
+        {
+            "email": "rs.agent@example.com",
+            "password": "rs-demo-password",
+            "seat": "remote_support",
+            "role": "agent",
+        },
+        {
+            "email": "lens.agent@example.com",
+            "password": "lens-demo-password",
+            "seat": "rescue_lens",
+            "role": "agent",
+        },
+    ],
+    "device_groups": [
+        {"name": "Support desk (at minimum)", "version": "4.3", "build": 1575},
+        {"name": "Legacy kiosks (below minimum)", "version": "4.3", "build": 1574},
+        {"name": "Early adopters (above minimum)", "version": "4.4", "build": 120},
+    ],
+    "two_factor_required": False,
+}
+
+
+def outdated_groups(groups: list[DeviceGroup], policy: Policy) -> list[DeviceGroup]:
+    """Groups below the minimum version and build."""
+    return [
+        group
+        for group in groups
+        if parse_group_version(group.version, group.build) < policy.minimum_client
+    ]
+
+
+def group_json(group: DeviceGroup) -> dict[str, Any]:
+    return {"id": group.id, "name": group.name, "version": group.version, "build": group.build}
+
+
+def minimum_json(policy: Policy) -> dict[str, Any]:
+    return {"version": policy.minimum_client.version, "build": policy.minimum_client.build}
+
+
+def load_seed(
+    db: Session,
+    seed: dict[str, Any],
+    *,
+    now: float,
+    passwords: Passwords,
+    policy: Policy,
+) -> dict[str, Any]:
+    """Empty every table and load ``seed`` (already validated); return it with ids."""
+    for table in reversed(Base.metadata.sorted_tables):
+        db.execute(delete(table))
+    db.add(Setting(id=1, two_factor_required=False))
+    agents = []
+    for item in seed["agents"]:
+        agent = Agent(
+            email=item["email"],
+            password_hash=passwords.hash(item["password"]),
+            seat=item["seat"],
+            role=item["role"],
+            created_at=now,
+            otp_failures=0,
+            otp_disabled=False,
+            password_failures=0,
+        )
+        db.add(agent)
+        agents.append((agent, item))
+    groups = [DeviceGroup(**item) for item in seed["device_groups"]]
+    db.add_all(groups)
+    db.flush()
+    if seed["two_factor_required"]:
+        stale = outdated_groups(groups, policy)
+        if stale and not policy.has("no_version_gating"):
+            raise ApiError(
+                "device_groups_outdated",
+                groups=[group_json(g) for g in stale],
+                minimum=minimum_json(policy),
+            )
+        setting = db.scalar(select(Setting).where(Setting.id == 1))
+        assert setting is not None
+        setting.two_factor_required = True
+    return {
+        "agents": [{"id": agent.id, **item} for agent, item in agents],
+        "device_groups": [group_json(g) for g in groups],
+        "two_factor_required": bool(seed["two_factor_required"]),
+    }
