@@ -65,7 +65,7 @@ class Policy:
     totp_period: int = 30
     totp_issuer: str = "Remote Support"
     minimum_client: Version = Version(4, 3, 1575)
-    partial_token_ttl_seconds: int = 600
+    partial_token_ttl_seconds: int = 1800
     full_token_ttl_seconds: int = 12 * 3600
     faults: frozenset[str] = field(default_factory=frozenset)
 

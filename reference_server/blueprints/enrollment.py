@@ -62,14 +62,14 @@ def _cooldown(svc: Services, last_sent: float | None, now: float) -> None:
         raise ApiError("resend_too_soon", retry_after=cooldown - (now - last_sent))
 
 
-def _send_code(svc: Services, db: Session, caller: Caller, enrollment: Enrollment, now: float) -> None:
-    """A new code replaces the previous one (which stops working) and is mailed."""
+def _mail_code(svc: Services, caller: Caller) -> str:
+    """Mail a new code *before* any write of this request.
+
+    On SQLite a write would hold the database lock while the embedded SMTP
+    server (same process) stores the captured mail; and if the mail cannot be
+    sent, nothing has changed yet.
+    """
     code = new_email_code(svc.policy.email_code_digits)
-    enrollment.email_code_hash = svc.box.code_digest(code)
-    enrollment.email_code_expires_at = now + svc.policy.email_code_ttl_seconds
-    enrollment.email_attempts = 0
-    caller.agent.last_email_sent_at = now
-    db.flush()
     if svc.mailer is None:
         raise ApiError("email_unavailable", "No SMTP server is configured.")
     minutes = max(1, svc.policy.email_code_ttl_seconds // 60)
@@ -86,6 +86,15 @@ def _send_code(svc: Services, db: Session, caller: Caller, enrollment: Enrollmen
     except MailError:
         log.warning("verification email could not be sent")
         raise ApiError("email_unavailable") from None
+    return code
+
+
+def _store_code(svc: Services, caller: Caller, enrollment: Enrollment, code: str, now: float) -> None:
+    """The new code replaces the previous one, which stops working."""
+    enrollment.email_code_hash = svc.box.code_digest(code)
+    enrollment.email_code_expires_at = now + svc.policy.email_code_ttl_seconds
+    enrollment.email_attempts = 0
+    caller.agent.last_email_sent_at = now
 
 
 @bp.post("/start")
@@ -103,6 +112,7 @@ def start() -> tuple[Response, int]:
                 retry_after=None if locked_for == float("inf") else locked_for,
             )
         _cooldown(svc, caller.agent.last_email_sent_at, now)
+        code = _mail_code(svc, caller)
         # Only one enrollment per agent at a time: starting again abandons the others.
         db.execute(
             update(Enrollment)
@@ -123,7 +133,7 @@ def start() -> tuple[Response, int]:
         )
         db.add(enrollment)
         caller.token.stage = "verify_email"
-        _send_code(svc, db, caller, enrollment, now)
+        _store_code(svc, caller, enrollment, code, now)
         sent_to = mask_email(caller.agent.email)
     log.info("enrollment started; verification email sent")
     return jsonify({"next": "verify_email", "sent_to": sent_to}), 202
@@ -138,7 +148,7 @@ def resend() -> tuple[Response, int]:
         fields(json_body(optional=True), {})
         enrollment = _pending(db, caller, "verify_email")
         _cooldown(svc, caller.agent.last_email_sent_at, now)
-        _send_code(svc, db, caller, enrollment, now)
+        _store_code(svc, caller, enrollment, _mail_code(svc, caller), now)
         sent_to = mask_email(caller.agent.email)
     return jsonify({"next": "verify_email", "sent_to": sent_to}), 202
 

@@ -298,7 +298,7 @@ operation can answer. Declared choices: turning 2FA on *demotes* existing full
 tokens of the agents it covers (403 second_factor_required); while the second
 factor is locked, sign-in answers 423 account_locked; reused codes count toward
 the lock; "Set up a new mobile device" is closed while locked; confirming a new
-device ends the agent's other sessions; partial tokens live 600 s, full tokens
+device ends the agent's other sessions; partial tokens live 1800 s, full tokens
 12 h, email codes 600 s. Client versions compare as (major, minor, build).
 The /__harness__ paths exist only in harness mode.
 """
