@@ -1,0 +1,410 @@
+"""Reading a result log (``results.jsonl``, docs/result-log.md) into typed records.
+
+The reader is strict about what the format promises (a ``run`` line first,
+known outcomes, the fields a report needs) and lenient about what it allows
+to grow: unknown fields and unknown record kinds are ignored, evidence and
+chart data stay free-form.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+#: Check outcomes, in the order every report lists them.
+OUTCOMES: Final = ("passed", "failed", "warning", "skipped", "not_applicable", "error")
+#: Step outcomes (a step is never "not applicable": the check is).
+STEP_OUTCOMES: Final = ("passed", "failed", "warning", "skipped", "error")
+#: Verdicts of a ``matrix`` record (``check-authenticator``).
+MATRIX_VERDICTS: Final = ("compatible", "silently_wrong", "refused", "failed")
+
+
+class ResultLogError(ValueError):
+    """Raised for a result log that cannot be read; the message names the file and line."""
+
+    def __init__(self, path: Path, line: int | None, problem: str) -> None:
+        self.path = path
+        self.line = line
+        self.problem = problem
+        where = f"{path}" if line is None else f"{path} line {line}"
+        super().__init__(f"{where}: {problem}")
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the run was pointed at."""
+
+    kind: str
+    url: str | None
+    harness: bool | None
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """The first line: provenance of the run."""
+
+    format: int
+    tool: str
+    tool_version: str
+    command: str
+    started_at: float
+    target: Target
+    plans: tuple[str, ...]
+    variant: dict[str, Any]
+    expectations_file: str | None
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """What an expectations file said about a check (the comment is mandatory)."""
+
+    outcome: str
+    comment: str
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a check, with the requirement ids it speaks for and its evidence."""
+
+    n: int
+    title: str
+    requirements: tuple[str, ...]
+    outcome: str
+    message: str
+    on_failure: str
+    evidence: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file next to the log (path relative to the log's folder)."""
+
+    kind: str
+    title: str
+    path: str
+
+
+@dataclass(frozen=True)
+class Chart:
+    """Chart data as written (``window`` is drawn specially; other kinds are shown as data)."""
+
+    kind: str
+    title: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class MatrixCell:
+    """One parameter value tried against an authenticator, and what came of it."""
+
+    parameter: str
+    value: str
+    verdict: str
+
+
+@dataclass(frozen=True)
+class Check:
+    """One ``check`` record."""
+
+    id: str
+    title: str
+    plan: str
+    requirements: tuple[str, ...]
+    severity: str
+    outcome: str
+    reason: str
+    expected: Expectation | None
+    started_at: float | None
+    duration_ms: float | None
+    steps: tuple[Step, ...]
+    attachments: tuple[Attachment, ...]
+    charts: tuple[Chart, ...]
+    matrix: tuple[MatrixCell, ...]
+    #: Line of the log the record came from, for messages that point back at it.
+    line: int
+
+    @property
+    def all_requirements(self) -> tuple[str, ...]:
+        """The check's requirement ids, then any its steps add, without repeats."""
+        seen = dict.fromkeys(self.requirements)
+        for step in self.steps:
+            seen.update(dict.fromkeys(step.requirements))
+        return tuple(seen)
+
+
+@dataclass(frozen=True)
+class EndRecord:
+    """The last line, written only when the run finished."""
+
+    finished_at: float
+    counts: dict[str, int]
+    unexpected: tuple[str, ...]
+    exit_status: int | None
+
+
+@dataclass(frozen=True)
+class RunLog:
+    """A whole result log. ``end`` is None when the run was interrupted."""
+
+    path: Path
+    run: RunRecord
+    checks: tuple[Check, ...]
+    end: EndRecord | None
+    #: True when the last line was cut off mid-write (no newline, not JSON) and was left out.
+    truncated_tail: bool = False
+
+    @property
+    def complete(self) -> bool:
+        """Whether the run wrote its ``end`` record."""
+        return self.end is not None
+
+    @property
+    def folder(self) -> Path:
+        """The folder attachment paths are relative to."""
+        return self.path.parent
+
+
+class _Fields:
+    """Typed access to one record's fields; every problem names the file, line and field."""
+
+    def __init__(self, path: Path, line: int, obj: Mapping[str, Any], where: str = "") -> None:
+        self.path = path
+        self.line = line
+        self.obj = obj
+        self.where = where
+
+    def fail(self, problem: str) -> ResultLogError:
+        return ResultLogError(self.path, self.line, f"{self.where}{problem}")
+
+    def sub(self, obj: Any, where: str) -> _Fields:
+        if not isinstance(obj, dict):
+            raise self.fail(f"{where} must be an object")
+        return _Fields(self.path, self.line, obj, f"{self.where}{where}: ")
+
+    def text(self, key: str, default: str | None = None) -> str:
+        value = self.obj.get(key, default)
+        if not isinstance(value, str):
+            raise self.fail(f"field {key!r} must be a string")
+        return value
+
+    def opt_text(self, key: str) -> str | None:
+        value = self.obj.get(key)
+        if value is not None and not isinstance(value, str):
+            raise self.fail(f"field {key!r} must be a string or null")
+        return value
+
+    def number(self, key: str) -> float:
+        value = self.obj.get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(f"field {key!r} must be a number")
+        return float(value)
+
+    def opt_number(self, key: str) -> float | None:
+        return None if self.obj.get(key) is None else self.number(key)
+
+    def opt_int(self, key: str) -> int | None:
+        value = self.obj.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise self.fail(f"field {key!r} must be an integer or null")
+        return value
+
+    def str_list(self, key: str) -> tuple[str, ...]:
+        value = self.obj.get(key, [])
+        if value is None:
+            return ()
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(f"field {key!r} must be a list of strings")
+        return tuple(value)
+
+    def obj_list(self, key: str) -> list[Any]:
+        value = self.obj.get(key, [])
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise self.fail(f"field {key!r} must be a list")
+        return value
+
+    def mapping(self, key: str) -> dict[str, Any]:
+        value = self.obj.get(key, {})
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise self.fail(f"field {key!r} must be an object")
+        return value
+
+    def choice(self, key: str, allowed: tuple[str, ...]) -> str:
+        value = self.text(key)
+        if value not in allowed:
+            raise self.fail(f"field {key!r} is {value!r}, expected one of {', '.join(allowed)}")
+        return value
+
+
+def _run(f: _Fields) -> RunRecord:
+    target = f.sub(f.obj.get("target", {}), "target")
+    harness = target.obj.get("harness")
+    fmt = f.obj.get("format", 1)
+    if isinstance(fmt, bool) or not isinstance(fmt, int):
+        raise f.fail("field 'format' must be an integer")
+    return RunRecord(
+        format=fmt,
+        tool=f.text("tool", "twofa-harness"),
+        tool_version=f.text("tool_version", "unknown"),
+        command=f.text("command"),
+        started_at=f.number("started_at"),
+        target=Target(
+            kind=target.text("kind", "unknown"),
+            url=target.opt_text("url"),
+            harness=harness if isinstance(harness, bool) else None,
+        ),
+        plans=f.str_list("plans"),
+        variant=f.mapping("variant"),
+        expectations_file=f.opt_text("expectations_file"),
+    )
+
+
+def _step(f: _Fields, index: int) -> Step:
+    n = f.obj.get("n", index)
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise f.fail("field 'n' must be an integer")
+    return Step(
+        n=n,
+        title=f.text("title"),
+        requirements=f.str_list("requirements"),
+        outcome=f.choice("outcome", STEP_OUTCOMES),
+        message=f.opt_text("message") or "",
+        on_failure=f.text("on_failure", "stop"),
+        evidence=f.mapping("evidence"),
+    )
+
+
+def _check(f: _Fields) -> Check:
+    raw_expected = f.obj.get("expected")
+    expected = None
+    if raw_expected is not None:
+        e = f.sub(raw_expected, "expected")
+        expected = Expectation(outcome=e.choice("outcome", OUTCOMES), comment=e.text("comment", ""))
+    steps = tuple(
+        _step(f.sub(raw, f"step {i}"), i) for i, raw in enumerate(f.obj_list("steps"), 1)
+    )
+    attachments = []
+    for i, raw in enumerate(f.obj_list("attachments"), 1):
+        a = f.sub(raw, f"attachment {i}")
+        path = a.text("path")
+        attachments.append(Attachment(a.text("kind", "file"), a.text("title", path), path))
+    charts = []
+    for i, raw in enumerate(f.obj_list("charts"), 1):
+        c = f.sub(raw, f"chart {i}")
+        kind = c.text("kind")
+        charts.append(Chart(kind, c.text("title", kind), c.mapping("data")))
+    # The format shows one matrix object per check; a list of them is accepted too.
+    raw_matrix = f.obj.get("matrix")
+    if raw_matrix is None:
+        raw_matrix = []
+    elif not isinstance(raw_matrix, list):
+        raw_matrix = [raw_matrix]
+    matrix = []
+    for i, raw in enumerate(raw_matrix, 1):
+        m = f.sub(raw, f"matrix {i}")
+        value = m.obj.get("value")
+        matrix.append(
+            MatrixCell(
+                parameter=m.text("parameter"),
+                value=value if isinstance(value, str) else json.dumps(value),
+                verdict=m.choice("verdict", MATRIX_VERDICTS),
+            )
+        )
+    return Check(
+        id=f.text("id"),
+        title=f.text("title", f.text("id")),
+        plan=f.text("plan"),
+        requirements=f.str_list("requirements"),
+        severity=f.text("severity", "error"),
+        outcome=f.choice("outcome", OUTCOMES),
+        reason=f.opt_text("reason") or "",
+        expected=expected,
+        started_at=f.opt_number("started_at"),
+        duration_ms=f.opt_number("duration_ms"),
+        steps=steps,
+        attachments=tuple(attachments),
+        charts=tuple(charts),
+        matrix=tuple(matrix),
+        line=f.line,
+    )
+
+
+def _end(f: _Fields) -> EndRecord:
+    counts = f.mapping("counts")
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in counts.values()):
+        raise f.fail("field 'counts' must map outcomes to integers")
+    return EndRecord(
+        finished_at=f.number("finished_at"),
+        counts=dict(counts),
+        unexpected=f.str_list("unexpected"),
+        exit_status=f.opt_int("exit_status"),
+    )
+
+
+def load_log(path: Path | str) -> RunLog:
+    """Read a result log.
+
+    Raises ``ResultLogError`` (naming the file and line) for a missing or
+    unreadable file and for any line that is not a record of the format. A
+    log without an ``end`` line is a run that was interrupted: it loads, with
+    ``end`` None. A last line cut off mid-write (no newline at the end, not
+    JSON, in a log without ``end``) is what a killed writer leaves; it is left
+    out and ``truncated_tail`` says so.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ResultLogError(path, None, "no such file") from None
+    except OSError as exc:
+        raise ResultLogError(path, None, f"cannot read: {exc.strerror or exc}") from None
+
+    lines = data.split(b"\n")
+    last_unterminated = not data.endswith(b"\n")
+    if not last_unterminated:
+        lines.pop()  # the empty piece after the final newline
+
+    run: RunRecord | None = None
+    checks: list[Check] = []
+    end: EndRecord | None = None
+    truncated_tail = False
+    for number, raw in enumerate(lines, 1):
+        if not raw.strip():
+            continue
+        try:
+            obj = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise ResultLogError(path, number, "not UTF-8 text") from None
+        except json.JSONDecodeError as exc:
+            if number == len(lines) and last_unterminated and end is None and run is not None:
+                truncated_tail = True
+                break
+            raise ResultLogError(path, number, f"not JSON ({exc.msg})") from None
+        if not isinstance(obj, dict):
+            raise ResultLogError(path, number, "not a JSON object")
+        kind = obj.get("record")
+        fields = _Fields(path, number, obj)
+        if run is None:
+            if kind != "run":
+                raise ResultLogError(path, number, "the first record must be a 'run' record")
+            run = _run(fields)
+        elif kind == "run":
+            raise ResultLogError(path, number, "a second 'run' record")
+        elif end is not None and kind in ("check", "end"):
+            raise ResultLogError(path, number, f"a {kind!r} record after the 'end' record")
+        elif kind == "check":
+            checks.append(_check(fields))
+        elif kind == "end":
+            end = _end(fields)
+        elif not isinstance(kind, str):
+            raise ResultLogError(path, number, "no 'record' field")
+        # Other record kinds are future additions: ignored, as the format asks.
+    if run is None:
+        raise ResultLogError(path, None, "empty: no 'run' record")
+    return RunLog(path=path, run=run, checks=tuple(checks), end=end, truncated_tail=truncated_tail)
