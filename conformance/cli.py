@@ -7,7 +7,8 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from typing import NoReturn
+from pathlib import Path
+from typing import Any, NoReturn
 
 import click
 
@@ -171,6 +172,127 @@ def profiles(name: str | None, as_json: bool) -> None:
         "\nProfiles model public reports of each app's behaviour (with the year reported); "
         "they are not claims about today's apps."
     )
+
+
+@cli.command("run")
+@click.option(
+    "--target",
+    "target_spec",
+    default="embedded",
+    show_default=True,
+    help="'embedded' (start the reference server) or the base URL of a server.",
+)
+@click.option("--plan", "plan_names", multiple=True, help="Run only this plan (repeatable).")
+@click.option("--check", "check_ids", multiple=True, help="Run only this check (repeatable).")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("out/conformance"),
+    show_default=True,
+    help="Folder for results.jsonl and the reports.",
+)
+@click.option(
+    "--expected",
+    "expected_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Expected-failures YAML: a list of {check, outcome, comment}.",
+)
+@click.option(
+    "--policy",
+    "policy_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Policy YAML for the embedded server.",
+)
+@click.option("--list", "list_only", is_flag=True, help="List the plans and checks, run nothing.")
+def run_command(
+    target_spec: str,
+    plan_names: tuple[str, ...],
+    check_ids: tuple[str, ...],
+    out: Path,
+    expected_file: Path | None,
+    policy_file: Path | None,
+    list_only: bool,
+) -> None:
+    """Run the conformance checks against a target; exit 1 on any unexpected result."""
+    from conformance.results import ExpectationsError, load_expectations
+    from conformance.runner import run_checks, select_checks
+    from conformance.target import EmbeddedTarget, Target, TargetError
+
+    try:
+        checks = select_checks(plan_names, check_ids)
+    except KeyError as exc:
+        _fail(str(exc.args[0]))
+    if list_only:
+        for spec in checks:
+            click.echo(f"{spec.plan:12} {spec.id:48} {', '.join(spec.requirements)}")
+        return
+    try:
+        expectations = load_expectations(expected_file) if expected_file else {}
+    except ExpectationsError as exc:
+        _fail(str(exc))
+    if target_spec != "embedded" and not target_spec.startswith(("http://", "https://")):
+        _fail(f"--target must be 'embedded' or an http(s) URL, not {target_spec!r}")
+    if policy_file is not None and target_spec != "embedded":
+        _fail("--policy configures the embedded server only")
+    click.echo(f"twofa run: {len(checks)} checks against {target_spec}", err=True)
+    try:
+        target: Target = (
+            EmbeddedTarget(policy_file=policy_file)
+            if target_spec == "embedded"
+            else Target(target_spec)
+        )
+    except TargetError as exc:
+        click.echo(f"twofa: cannot start the target: {exc}", err=True)
+        sys.exit(USAGE_ERROR)
+    symbols = {
+        "passed": "PASS",
+        "failed": "FAIL",
+        "warning": "WARN",
+        "skipped": "SKIP",
+        "not_applicable": "N/A ",
+        "error": "ERR ",
+    }
+
+    def progress(index: int, total: int, result: Any) -> None:
+        line = f"[{index:>3}/{total}] {symbols[result.outcome.value]} {result.check.id}"
+        if result.reason and result.outcome.value != "passed":
+            line += f": {result.reason}"
+        click.echo(line, err=True)
+
+    with target:
+        try:
+            summary = run_checks(
+                target,
+                checks,
+                out / "results.jsonl",
+                expectations=expectations,
+                expectations_file=str(expected_file) if expected_file else None,
+                progress=progress,
+            )
+        except TargetError as exc:
+            click.echo(f"twofa: the target failed: {exc}", err=True)
+            sys.exit(USAGE_ERROR)
+    written = _render_reports(summary.log_path, out)
+    counts: dict[str, int] = {}
+    for result in summary.results:
+        counts[result.outcome.value] = counts.get(result.outcome.value, 0) + 1
+    click.echo(", ".join(f"{n} {k}" for k, n in counts.items()), err=True)
+    for path in [summary.log_path, *written]:
+        click.echo(f"wrote {path}", err=True)
+    if summary.unexpected:
+        click.echo(f"unexpected: {', '.join(summary.unexpected)}", err=True)
+    sys.exit(summary.exit_status)
+
+
+def _render_reports(log_path: Path, out: Path) -> list[Path]:
+    import reports
+
+    write = getattr(reports, "write_reports", None)
+    if write is None:
+        return []
+    return list(write(log_path, out).values())
 
 
 @cli.command(

@@ -1,0 +1,84 @@
+"""Run the registered checks of some plans against a target and log the results."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import conformance.plans  # noqa: F401  - registers every plan's checks
+from conformance.checks import REGISTRY, CheckResult, CheckSpec, Outcome
+from conformance.results import Expectation, ResultLog
+from conformance.session import RunContext
+from conformance.target import Target
+
+
+def plans() -> list[str]:
+    """Plan names in declaration order."""
+    return list(dict.fromkeys(spec.plan for spec in REGISTRY.values()))
+
+
+def select_checks(
+    plan_names: Iterable[str] | None = None, check_ids: Iterable[str] | None = None
+) -> list[CheckSpec]:
+    wanted_plans = set(plan_names or [])
+    wanted_checks = set(check_ids or [])
+    unknown = (wanted_plans - set(plans())) | (wanted_checks - set(REGISTRY))
+    if unknown:
+        raise KeyError(f"unknown plan or check: {', '.join(sorted(unknown))}")
+    return [
+        spec
+        for spec in REGISTRY.values()
+        if (not wanted_plans or spec.plan in wanted_plans)
+        and (not wanted_checks or spec.id in wanted_checks)
+    ]
+
+
+@dataclass
+class RunSummary:
+    results: list[CheckResult]
+    unexpected: list[str]
+    exit_status: int
+    log_path: Path
+
+
+def run_checks(
+    target: Target,
+    checks: list[CheckSpec],
+    log_path: Path,
+    *,
+    expectations: dict[str, Expectation] | None = None,
+    expectations_file: str | None = None,
+    progress: Callable[[int, int, CheckResult], None] | None = None,
+) -> RunSummary:
+    """Run ``checks`` one after the other, each from a fresh state when the target allows."""
+    expectations = expectations or {}
+    run = RunContext(target)
+    log = ResultLog(log_path)
+    algorithm, digits, period = run.totp_parameters
+    log.start(
+        command="run",
+        target=target.describe(),
+        plans=list(dict.fromkeys(spec.plan for spec in checks)),
+        variant={"algorithm": algorithm, "digits": digits, "period": period},
+        expectations_file=expectations_file,
+    )
+    results: list[CheckResult] = []
+    for index, spec in enumerate(checks, 1):
+        if spec.needs_harness and target.harness is None:
+            result = CheckResult(
+                spec,
+                Outcome.SKIPPED,
+                "the target has no /__harness__ endpoints (clock, mailbox, reset)",
+                [],
+                0.0,
+                0.0,
+            )
+        else:
+            result = spec.execute(run)
+        results.append(result)
+        log.check(result, expectations.get(spec.id))
+        if progress:
+            progress(index, len(checks), result)
+    exit_status = log.end()
+    return RunSummary(results, log.unexpected, exit_status, log_path)

@@ -1,0 +1,242 @@
+"""The run context: the target, a mirror of its clock, fresh seeds and agents.
+
+Checks speak the v1 contract through ``Agent`` (one person at one client) and
+provision simulated authenticator devices from what the server hands out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from conformance.checks import HarnessError, Step
+from conformance.http import Exchange, HttpClient
+from conformance.target import Harness, Target
+from simulators.clock import Clock, ManualClock, SkewedClock
+from simulators.device import Account, AuthenticatorDevice, ProvisioningRefused
+
+#: A step boundary (2_000_000_010 / 30 = 66_666_667) in 2033: checks start here,
+#: ten seconds into a step, so no check straddles a boundary by accident.
+BASE_TIME: Final = 2_000_000_010 + 10
+PASSWORD: Final = "conformance-password-1"  # noqa: S105 - a test agent's password
+
+#: The seed every check starts from: one admin, agents on both Remote Support
+#: seats and one on another seat, every device group at the minimum, 2FA on.
+CHECK_SEED: Final[dict[str, Any]] = {
+    "agents": [
+        {
+            "email": "admin@conformance.test",
+            "password": PASSWORD,
+            "seat": "account_admin",
+            "role": "admin",
+        },
+        {
+            "email": "v5@conformance.test",
+            "password": PASSWORD,
+            "seat": "remote_support_v5",
+            "role": "agent",
+        },
+        {
+            "email": "rs@conformance.test",
+            "password": PASSWORD,
+            "seat": "remote_support",
+            "role": "agent",
+        },
+        {
+            "email": "other@conformance.test",
+            "password": PASSWORD,
+            "seat": "rescue_lens",
+            "role": "agent",
+        },
+    ],
+    "device_groups": [{"name": "Support desk", "version": "4.3", "build": 1575}],
+    "two_factor_required": True,
+}
+
+
+class RunContext:
+    """What every check of one run shares."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self.http: HttpClient = target.http
+        #: Mirror of the server's harness clock: devices read it (through skew).
+        self.clock = ManualClock(BASE_TIME)
+        self._policy: dict[str, Any] | None = None
+
+    @property
+    def harness(self) -> Harness:
+        harness = self.target.harness
+        if harness is None:
+            raise HarnessError("this check needs the /__harness__ endpoints")
+        return harness
+
+    @property
+    def policy(self) -> dict[str, Any]:
+        """The target's declared policy (empty without harness endpoints)."""
+        if self._policy is None:
+            harness = self.target.harness
+            self._policy = harness.policy() if harness else {}
+        return self._policy
+
+    @property
+    def totp_parameters(self) -> tuple[str, int, int]:
+        totp = self.policy.get("totp", {})
+        return (
+            str(totp.get("algorithm", "SHA1")),
+            int(totp.get("digits", 6)),
+            int(totp.get("period", 30)),
+        )
+
+    def fresh_start(self, seed: dict[str, Any] | None = None, at: float = BASE_TIME) -> None:
+        """A fresh database with ``seed`` (the check seed by default) and the clock at ``at``."""
+        self.harness.reset(seed or CHECK_SEED)
+        self.set_time(at)
+
+    def set_time(self, unix_seconds: float) -> None:
+        self.clock.set(self.harness.set_time(unix_seconds))
+
+    def advance(self, seconds: float) -> None:
+        self.clock.set(self.harness.advance(seconds))
+
+    def agent(
+        self, email: str = "v5@conformance.test", *, client: str = "web", version: str = "4.3.1575"
+    ) -> Agent:
+        return Agent(self, email, PASSWORD, client, version)
+
+    def device(
+        self, profile: str = "rfc-reference", *, skew: float = 0.0, drift_ppm: float = 0.0
+    ) -> AuthenticatorDevice:
+        clock: Clock = self.clock
+        if skew or drift_ppm:
+            clock = SkewedClock(self.clock, skew, drift_ppm)
+        return AuthenticatorDevice(profile, clock)
+
+
+@dataclass
+class Agent:
+    """One agent at one client, walking the contract's flow."""
+
+    run: RunContext
+    email: str
+    password: str
+    client: str = "web"
+    version: str = "4.3.1575"
+    token: str | None = None
+    stage: str | None = None
+    provisioning: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        headers = {"X-Client-Kind": self.client}
+        if self.client != "web":
+            headers["X-Client-Version"] = self.version
+        return headers
+
+    def call(
+        self, method: str, path: str, body: Any = None, *, token: str | None = None
+    ) -> Exchange:
+        exchange = self.run.http.request(
+            method, path, json_body=body, token=token or self.token, headers=self.headers
+        )
+        if isinstance(exchange.body, dict):
+            if isinstance(exchange.body.get("token"), str):
+                self.token = exchange.body["token"]
+            if isinstance(exchange.body.get("next"), str):
+                self.stage = exchange.body["next"]
+        return exchange
+
+    # -- the contract's calls --------------------------------------------------
+
+    def sign_in(self, password: str | None = None) -> Exchange:
+        self.token = None
+        return self.call(
+            "POST",
+            "/api/v1/auth/sign-in",
+            {"email": self.email, "password": password or self.password},
+        )
+
+    def submit_otp(self, code: str, *, token: str | None = None) -> Exchange:
+        return self.call("POST", "/api/v1/auth/otp", {"code": code}, token=token)
+
+    def start_enrollment(self) -> Exchange:
+        return self.call("POST", "/api/v1/enrollment/start")
+
+    def resend_email(self) -> Exchange:
+        return self.call("POST", "/api/v1/enrollment/email/resend")
+
+    def verify_email(self, code: str) -> Exchange:
+        return self.call("POST", "/api/v1/enrollment/email/verify", {"code": code})
+
+    def get_device(self) -> Exchange:
+        exchange = self.call("GET", "/api/v1/enrollment/device")
+        if exchange.status == 200 and isinstance(exchange.body, dict):
+            self.provisioning = exchange.body
+        return exchange
+
+    def confirm(self, code: str) -> Exchange:
+        return self.call("POST", "/api/v1/enrollment/confirm", {"code": code})
+
+    def host_support_session(self, *, token: str | None = None) -> Exchange:
+        return self.call("POST", "/api/v1/support-sessions", {}, token=token)
+
+    def sign_out(self) -> Exchange:
+        return self.call("POST", "/api/v1/auth/sign-out")
+
+    def me(self) -> Exchange:
+        return self.call("GET", "/api/v1/me")
+
+    def latest_email_code(self) -> str:
+        mails = [m for m in self.run.harness.mailbox(self.email) if m.get("code")]
+        if not mails:
+            raise HarnessError(f"no verification mail with a code reached {self.email}")
+        return str(mails[-1]["code"])
+
+    # -- whole flows, recorded into a step ----------------------------------------
+
+    def enroll(self, device: AuthenticatorDevice, step: Step, *, typed: bool = False) -> Account:
+        """Sign in, verify the email, provision ``device``, confirm: a bound device.
+
+        Every answer is kept as evidence in ``step``; a wrong answer fails it and
+        leaves the step.
+        """
+        signed_in = self.stage in ("enroll", "verify_otp", "done") and self.token is not None
+        if not signed_in and not step.expect_status(self.sign_in(), 200):
+            step.stop()
+        if not step.expect_status(self.start_enrollment(), 202):
+            step.stop()
+        if not step.expect_status(self.verify_email(self.latest_email_code()), 200):
+            step.stop()
+        if not step.expect_status(self.get_device(), 200):
+            step.stop()
+        account = self.provision(device, typed=typed)
+        if account is None:
+            step.stop(f"{device.profile.title} refused what the server handed out")
+        code = device.code_now()
+        step.evidence(setup_code=code, setup_step=account.step_at(device.clock.now()))
+        if not step.expect_status(self.confirm(code), 200):
+            step.stop()
+        step.note(f"enrolled {self.email} with {device.profile.name}")
+        return account
+
+    def provision(self, device: AuthenticatorDevice, *, typed: bool = False) -> Account | None:
+        info = self.provisioning
+        try:
+            if typed:
+                return device.provision_from_key(
+                    str(info.get("manual_key", "")),
+                    account=str(info.get("account", self.email)),
+                    issuer=info.get("issuer"),
+                    algorithm=str(info.get("algorithm", "SHA1")),
+                    digits=int(info.get("digits", 6)),
+                    period=int(info.get("period", 30)),
+                )
+            return device.provision_from_uri(str(info.get("otpauth_uri", "")))
+        except (ProvisioningRefused, ValueError):
+            return None
+
+    def log_in(self, device: AuthenticatorDevice, step: Step) -> bool:
+        """Password, then the device's current code: a full token."""
+        if not step.expect_status(self.sign_in(), 200):
+            return False
+        return step.expect_status(self.submit_otp(device.code_now()), 200)
