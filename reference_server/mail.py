@@ -8,6 +8,7 @@ points at its database so the harness mailbox can serve it.
 
 from __future__ import annotations
 
+import logging
 import re
 import smtplib
 from collections.abc import Callable
@@ -92,6 +93,8 @@ class EmbeddedSmtp(Controller):  # type: ignore[misc]
     """
 
     def __init__(self, hostname: str = "127.0.0.1", port: int = 0) -> None:
+        # aiosmtpd logs every DATA line at DEBUG: that would put codes in the log.
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
         self.deliver: Callable[[ReceivedMail], None] = _discard
         super().__init__(_CaptureHandler(self), hostname=hostname, port=port)
 
