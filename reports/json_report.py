@@ -66,8 +66,7 @@ def _check(check: Check) -> dict[str, Any]:
         ],
         "charts": [{"kind": c.kind, "title": c.title, "data": c.data} for c in check.charts],
         "matrix": [
-            {"parameter": m.parameter, "value": m.value, "verdict": m.verdict}
-            for m in check.matrix
+            {"parameter": m.parameter, "value": m.value, "verdict": m.verdict} for m in check.matrix
         ],
         "log_line": check.line,
     }

@@ -286,9 +286,7 @@ def _check(f: _Fields) -> Check:
     if raw_expected is not None:
         e = f.sub(raw_expected, "expected")
         expected = Expectation(outcome=e.choice("outcome", OUTCOMES), comment=e.text("comment", ""))
-    steps = tuple(
-        _step(f.sub(raw, f"step {i}"), i) for i, raw in enumerate(f.obj_list("steps"), 1)
-    )
+    steps = tuple(_step(f.sub(raw, f"step {i}"), i) for i, raw in enumerate(f.obj_list("steps"), 1))
     attachments = []
     for i, raw in enumerate(f.obj_list("attachments"), 1):
         a = f.sub(raw, f"attachment {i}")

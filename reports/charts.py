@@ -1,0 +1,227 @@
+"""Charts drawn as inline SVG (no scripts, no external resources), each with a text equivalent.
+
+The ``window`` chart shows which time-step offsets a server accepted, one
+row per phase of the step when the log has phases, with the server's
+declared window drawn as an outline around the offsets it promised to accept.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from html import escape
+from typing import Any, Final
+
+from reports.text import utf8_safe
+
+CELL_W: Final = 50
+CELL_H: Final = 30
+LABEL_W: Final = 96
+TOP: Final = 30
+BOTTOM: Final = 44
+
+#: (fill, stroke, glyph, legend) for each kind of cell; colour is never the only signal.
+CELL_STYLES: Final = {
+    "accepted": ("#cfe8d2", "#2e7d32", "\u2713", "accepted, inside the declared window"),
+    "refused": ("#eeeeee", "#9e9e9e", "\u2717", "refused, outside the declared window"),
+    "accepted_outside": ("#f4c7c3", "#b71c1c", "\u2713!", "accepted OUTSIDE the declared window"),
+    "refused_inside": ("#ffe0a3", "#b26a00", "\u2717!", "refused INSIDE the declared window"),
+}
+
+
+class ChartDataError(ValueError):
+    """Raised when a chart's data cannot be drawn (the report shows the data instead)."""
+
+
+def _e(value: object) -> str:
+    return escape(utf8_safe(str(value)), quote=True)
+
+
+@dataclass(frozen=True)
+class WindowData:
+    """A validated ``window`` chart."""
+
+    offsets: list[int]
+    rows: list[tuple[str, list[bool]]]
+    back: int | None
+    forward: int | None
+
+    def declared(self, offset: int) -> bool | None:
+        if self.back is None or self.forward is None:
+            return None
+        return -self.back <= offset <= self.forward
+
+
+def _int_list(value: Any, name: str) -> list[int]:
+    if not isinstance(value, list) or not all(
+        isinstance(v, int) and not isinstance(v, bool) for v in value
+    ):
+        raise ChartDataError(f"{name} must be a list of integers")
+    return value
+
+
+def _bool_list(value: Any, name: str, length: int) -> list[bool]:
+    if not isinstance(value, list) or not all(isinstance(v, bool) for v in value):
+        raise ChartDataError(f"{name} must be a list of booleans")
+    if len(value) != length:
+        raise ChartDataError(f"{name} has {len(value)} entries for {length} offsets")
+    return value
+
+
+def _phase_label(phase: Any) -> str:
+    if isinstance(phase, int | float) and not isinstance(phase, bool):
+        return f"at {phase:g} s"
+    return f"at {phase}"
+
+
+def parse_window(data: dict[str, Any]) -> WindowData:
+    """Validate a ``window`` chart's data; raises ``ChartDataError`` saying what is wrong."""
+    offsets = _int_list(data.get("offsets"), "offsets")
+    if not offsets:
+        raise ChartDataError("offsets is empty")
+    phases = data.get("phases")
+    rows: list[tuple[str, list[bool]]]
+    if phases:
+        if not isinstance(phases, list):
+            raise ChartDataError("phases must be a list")
+        by_phase = data.get("accepted_by_phase")
+        if not isinstance(by_phase, list) or len(by_phase) != len(phases):
+            raise ChartDataError("accepted_by_phase needs one row per phase")
+        rows = [
+            (_phase_label(p), _bool_list(row, f"accepted_by_phase[{i}]", len(offsets)))
+            for i, (p, row) in enumerate(zip(phases, by_phase, strict=True))
+        ]
+    else:
+        rows = [("accepted", _bool_list(data.get("accepted"), "accepted", len(offsets)))]
+    declared = data.get("declared")
+    back = forward = None
+    if isinstance(declared, dict):
+        b, f = declared.get("back"), declared.get("forward")
+        if isinstance(b, int) and isinstance(f, int) and not isinstance(b, bool):
+            back, forward = b, f
+    return WindowData(offsets, rows, back, forward)
+
+
+def _cell_kind(accepted: bool, inside: bool | None) -> str:
+    if inside is None:
+        return "accepted" if accepted else "refused"
+    if accepted:
+        return "accepted" if inside else "accepted_outside"
+    return "refused_inside" if inside else "refused"
+
+
+def _signed(n: int) -> str:
+    return f"+{n}" if n > 0 else ("0" if n == 0 else f"\u2212{-n}")
+
+
+def window_svg(window: WindowData, title: str) -> str:
+    """The SVG drawing plus a sentence saying the same in words."""
+    cols, nrows = len(window.offsets), len(window.rows)
+    width = max(LABEL_W + cols * CELL_W + 12, 480)  # room for the axis title
+    height = TOP + nrows * CELL_H + BOTTOM
+    parts = [
+        f'<svg class="window-chart" role="img" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" aria-label="{_e(title)}">',
+        f"<title>{_e(title)}</title>",
+    ]
+    for r, (label, accepted) in enumerate(window.rows):
+        y = TOP + r * CELL_H
+        parts.append(
+            f'<text x="{LABEL_W - 8}" y="{y + CELL_H / 2 + 4}" text-anchor="end" '
+            f'class="lbl">{_e(label)}</text>'
+        )
+        for c, (offset, ok) in enumerate(zip(window.offsets, accepted, strict=True)):
+            fill, stroke, glyph, legend = CELL_STYLES[_cell_kind(ok, window.declared(offset))]
+            x = LABEL_W + c * CELL_W
+            parts.append(
+                f'<rect x="{x + 1}" y="{y + 1}" width="{CELL_W - 2}" height="{CELL_H - 2}" '
+                f'fill="{fill}" stroke="{stroke}"><title>offset {_signed(offset)}, '
+                f"{_e(label)}: {legend}</title></rect>"
+                f'<text x="{x + CELL_W / 2}" y="{y + CELL_H / 2 + 5}" text-anchor="middle" '
+                f'fill="{stroke}" class="glyph">{glyph}</text>'
+            )
+    axis_y = TOP + nrows * CELL_H
+    for c, offset in enumerate(window.offsets):
+        tick_x = LABEL_W + c * CELL_W + CELL_W / 2
+        parts.append(
+            f'<text x="{tick_x}" y="{axis_y + 16}" text-anchor="middle" class="tick">'
+            f"{_signed(offset)}</text>"
+        )
+    parts.append(
+        f'<text x="{LABEL_W}" y="{axis_y + 36}" class="axis">time-step offset from the '
+        "server's current step (0 = now)</text>"
+    )
+    inside = [c for c, o in enumerate(window.offsets) if window.declared(o)]
+    if inside:
+        x0 = LABEL_W + inside[0] * CELL_W - 2
+        x1 = LABEL_W + (inside[-1] + 1) * CELL_W + 2
+        parts.append(
+            f'<rect class="declared" x="{x0}" y="{TOP - 4}" width="{x1 - x0}" '
+            f'height="{nrows * CELL_H + 8}" fill="none" stroke="#1a237e" stroke-width="2.5" '
+            f'stroke-dasharray="6 3"/>'
+            f'<text x="{(x0 + x1) / 2}" y="{TOP - 10}" text-anchor="middle" class="declared-lbl">'
+            f"declared window {_signed(-(window.back or 0))}\u2026{_signed(window.forward or 0)}"
+            "</text>"
+        )
+    parts.append("</svg>")
+    return "".join(parts) + f'<p class="chart-text">{_e(describe_window(window))}</p>'
+
+
+def describe_window(window: WindowData) -> str:
+    """The chart in words, for screen readers, text browsers and grep."""
+    sentences = []
+    for label, accepted in window.rows:
+        taken = [_signed(o) for o, ok in zip(window.offsets, accepted, strict=True) if ok]
+        head = "Accepted offsets" if label == "accepted" else f"Accepted {label}"
+        sentences.append(f"{head}: {', '.join(taken) if taken else 'none'}.")
+    if window.back is None or window.forward is None:
+        sentences.append("No declared window in the data.")
+    else:
+        sentences.append(f"Declared window: {window.back} back, {window.forward} forward.")
+        wrong = []
+        for label, accepted in window.rows:
+            for offset, ok in zip(window.offsets, accepted, strict=True):
+                inside = window.declared(offset)
+                if ok and not inside:
+                    wrong.append(f"{_signed(offset)} accepted outside it ({label})")
+                elif inside and not ok:
+                    wrong.append(f"{_signed(offset)} refused inside it ({label})")
+        sentences.append(
+            "Differs from the declaration: " + "; ".join(wrong) + "."
+            if wrong
+            else "Matches the declaration."
+        )
+    return " ".join(sentences)
+
+
+def legend_html() -> str:
+    """A legend for the window chart's cells (colour plus glyph plus words)."""
+    items = "".join(
+        f'<li><span class="swatch" style="background:{fill};border-color:{stroke};'
+        f'color:{stroke}">{glyph}</span> {escape(text)}</li>'
+        for fill, stroke, glyph, text in CELL_STYLES.values()
+    )
+    return (
+        f'<ul class="legend">{items}<li><span class="swatch declared-swatch"></span> '
+        "declared window</li></ul>"
+    )
+
+
+def chart_html(kind: str, title: str, data: dict[str, Any]) -> str:
+    """One chart as a figure; undrawable or unknown charts show their data instead."""
+    body: str
+    if kind == "window":
+        try:
+            body = window_svg(parse_window(data), title) + legend_html()
+        except ChartDataError as exc:
+            body = (
+                f'<p class="chart-error">Cannot draw this window chart: {_e(exc)}.</p>'
+                + _data_pre(data)
+            )
+    else:
+        body = f"<p>Chart kind {_e(kind)}, shown as data.</p>" + _data_pre(data)
+    return f'<figure class="chart"><figcaption>{_e(title)}</figcaption>{body}</figure>'
+
+
+def _data_pre(data: dict[str, Any]) -> str:
+    return f"<pre>{_e(json.dumps(data, indent=2, ensure_ascii=False, default=str))}</pre>"

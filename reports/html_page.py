@@ -1,0 +1,572 @@
+"""The HTML report: one self-contained page a person can read, mail or attach to a ticket.
+
+Everything is inline (CSS, SVG charts, screenshots as data URIs); the page
+loads nothing and needs no script. Every string from the log goes through
+``html.escape``: evidence is whatever the server under test answered.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from datetime import UTC, datetime
+from html import escape
+from pathlib import Path
+from typing import Any, Final
+
+from reports.charts import chart_html
+from reports.log import MATRIX_VERDICTS, OUTCOMES, Attachment, Check, RunLog, Step
+from reports.summary import Summary, is_unexpected, last_activity, summarize
+from reports.text import utf8_safe
+
+#: Outcome → (glyph, label) so that colour is never the only signal.
+OUTCOME_LABELS: Final = {
+    "passed": ("\u2713", "passed"),
+    "failed": ("\u2717", "failed"),
+    "warning": ("!", "warning"),
+    "skipped": ("\u2013", "skipped"),
+    "not_applicable": ("\u2205", "not applicable"),
+    "error": ("\u26a0", "error"),
+}
+VERDICT_TEXT: Final = {
+    "failed": "FAILED",
+    "interrupted": "INTERRUPTED",
+    "passed_with_warnings": "PASSED WITH WARNINGS",
+    "passed": "PASSED",
+}
+MATRIX_LABELS: Final = {
+    "compatible": "\u2713 compatible",
+    "silently_wrong": "\u2717 silently wrong",
+    "refused": "\u2298 refused",
+    "failed": "\u2717 failed",
+}
+#: Attachments larger than this are listed, not embedded, so one huge file cannot swamp the page.
+MAX_EMBED_BYTES: Final = 8 * 1024 * 1024
+_IMAGE_MAGIC: Final = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+)
+
+CSS: Final = """
+:root{--fg:#1b1b1b;--muted:#5a5a5a;--line:#d0d0d0;--bg:#fff;--band:#f5f6f8}
+*{box-sizing:border-box}
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);
+ background:var(--bg);margin:0 auto;max-width:1200px;padding:1.2rem 1.5rem 4rem}
+h1{font-size:1.6rem;margin:.2rem 0 .8rem}h2{font-size:1.3rem;margin:2.2rem 0 .6rem;
+ border-bottom:2px solid var(--line);padding-bottom:.2rem}h3{font-size:1.1rem;margin:1.4rem 0 .4rem}
+h4{font-size:1rem;margin:1rem 0 .3rem}
+a{color:#0b57d0}code,pre,.mono{font-family:ui-monospace,"SFMono-Regular",Menlo,Consolas,monospace;
+ font-size:.86rem}
+pre{background:var(--band);border:1px solid var(--line);border-radius:4px;padding:.5rem .7rem;
+ overflow-x:auto;white-space:pre-wrap;word-break:break-word;margin:.3rem 0}
+table{border-collapse:collapse;width:100%;margin:.4rem 0}
+th,td{border-bottom:1px solid var(--line);padding:.3rem .5rem;text-align:left;vertical-align:top}
+thead th{background:var(--band);font-weight:600}
+.provenance{display:grid;grid-template-columns:max-content 1fr;gap:.15rem 1rem;margin:0}
+.provenance dt{color:var(--muted)}.provenance dd{margin:0}
+.notice{border-left:5px solid #b26a00;background:#fff4e0;padding:.6rem .9rem;margin:.8rem 0}
+.notice.bad{border-color:#b71c1c;background:#fdecea}
+.verdict{display:flex;flex-wrap:wrap;align-items:center;gap:.6rem 1rem;padding:.8rem 1rem;
+ border-radius:6px;margin:1rem 0;border:2px solid}
+.verdict .word{font-size:1.35rem;font-weight:700;letter-spacing:.03em}
+.v-failed{background:#fdecea;border-color:#b71c1c}.v-interrupted{background:#fff4e0;border-color:#b26a00}
+.v-passed{background:#e7f4e8;border-color:#2e7d32}.v-passed_with_warnings{background:#fff8e1;
+ border-color:#b26a00}
+.counts{display:flex;flex-wrap:wrap;gap:.4rem;margin:0;padding:0;list-style:none}
+.badge{display:inline-block;border-radius:3px;padding:0 .45rem;font-size:.82rem;font-weight:600;
+ border:1px solid;white-space:nowrap;line-height:1.5}
+.o-passed{background:#e7f4e8;color:#1b5e20;border-color:#2e7d32}
+.o-failed{background:#fdecea;color:#8e1111;border-color:#b71c1c}
+.o-warning{background:#fff4e0;color:#7a4700;border-color:#b26a00}
+.o-skipped{background:#f0f0f0;color:#444;border-color:#9e9e9e}
+.o-not_applicable{background:#f7f7f7;color:#555;border-color:#bdbdbd}
+.o-error{background:#f3e5f5;color:#5b1670;border-color:#7b1fa2}
+.tag{font-size:.75rem;border-radius:3px;padding:0 .3rem;margin-left:.3rem;border:1px dashed}
+.tag.unexpected{color:#8e1111;border:1px solid #b71c1c;font-weight:700}
+.tag.expected{color:var(--muted)}
+.req{display:inline-block;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.75rem;
+ background:#eef2fb;color:#1a3a7a;border:1px solid #c5d0ea;border-radius:3px;padding:0 .3rem;
+ margin:0 .2rem .1rem 0;white-space:nowrap}
+.muted{color:var(--muted)}.reason{margin:.3rem 0}
+.check{border:1px solid var(--line);border-radius:6px;padding:.2rem 1rem .8rem;margin:1rem 0}
+.check>h3{display:flex;flex-wrap:wrap;gap:.5rem;align-items:baseline}
+.check.is-unexpected{border-left:6px solid #b71c1c}
+.meta{display:flex;flex-wrap:wrap;gap:.2rem 1.2rem;margin:.2rem 0;color:var(--muted);
+ font-size:.9rem}
+.steps>li{margin:.5rem 0;padding:.3rem 0 .3rem .2rem;border-top:1px dotted var(--line)}
+.evidence{display:grid;grid-template-columns:max-content 1fr;gap:.1rem .8rem;margin:.3rem 0}
+.evidence dt{color:var(--muted)}.evidence dd{margin:0}
+figure{margin:.6rem 0}figcaption{font-weight:600;margin-bottom:.3rem}
+figure img{max-width:100%;border:1px solid var(--line)}
+.window-chart .lbl,.window-chart .tick{font-size:12px;fill:#333}
+.window-chart .axis{font-size:12px;fill:#555}.window-chart .glyph{font-size:15px;font-weight:700}
+.window-chart .declared-lbl{font-size:12px;fill:#1a237e;font-weight:600}
+.legend{list-style:none;padding:0;margin:.3rem 0;display:flex;flex-wrap:wrap;gap:.3rem 1rem;
+ font-size:.85rem}
+.swatch{display:inline-block;min-width:1.8rem;text-align:center;border:1px solid;font-weight:700}
+.declared-swatch{border:2.5px dashed #1a237e;height:1rem;vertical-align:middle}
+.chart-text{font-size:.9rem;color:var(--muted);margin:.2rem 0}
+.chart-error,.missing{color:#8e1111;font-weight:600}
+.m-compatible{background:#e7f4e8}.m-silently_wrong{background:#fdecea}.m-refused{background:#fff4e0}
+.m-failed{background:#fdecea}
+td.num,th.num{text-align:right;white-space:nowrap}
+th[scope=row]{font-weight:400}
+.tag{white-space:nowrap}
+@media print{.check{break-inside:avoid}}
+"""
+
+
+def _e(value: object) -> str:
+    return escape(utf8_safe(str(value)), quote=True)
+
+
+def _when(ts: float | None) -> str:
+    if ts is None:
+        return "unknown"
+    try:
+        return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (OverflowError, OSError, ValueError):
+        return f"{ts} (not a representable time)"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.2f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min {secs} s" if hours else f"{minutes} min {secs} s"
+
+
+def _anchor(check_id: str, used: set[str]) -> str:
+    base = "check-" + (re.sub(r"[^A-Za-z0-9_-]+", "-", check_id).strip("-") or "x")
+    anchor, n = base, 2
+    while anchor in used:
+        anchor, n = f"{base}-{n}", n + 1
+    used.add(anchor)
+    return anchor
+
+
+def badge(outcome: str) -> str:
+    """An outcome badge: colour, glyph and word."""
+    glyph, label = OUTCOME_LABELS.get(outcome, ("?", outcome))
+    return f'<span class="badge o-{_e(outcome)}">{glyph} {_e(label)}</span>'
+
+
+def _check_badges(check: Check) -> str:
+    html = badge(check.outcome)
+    if is_unexpected(check):
+        html += '<span class="tag unexpected">unexpected</span>'
+    elif check.expected is not None:
+        html += f'<span class="tag expected">{_e(_expected_words(check.expected.outcome))}</span>'
+    return html
+
+
+def _expected_words(outcome: str) -> str:
+    return "expected failure" if outcome == "failed" else f"expected {outcome.replace('_', ' ')}"
+
+
+def _reqs(reqs: tuple[str, ...]) -> str:
+    if not reqs:
+        return '<span class="muted">none</span>'
+    return "".join(f'<span class="req">{_e(r)}</span>' for r in reqs)
+
+
+def _json_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    compact = json.dumps(value, ensure_ascii=False, default=str)
+    if len(compact) <= 72:
+        return compact
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+
+
+def _http(exchange: Any) -> str:
+    if not isinstance(exchange, dict):
+        return f"<pre>{_e(_json_text(exchange))}</pre>"
+    lines = [f"\u2192 {exchange.get('method', '?')} {exchange.get('url', '')}".rstrip()]
+    if exchange.get("request") is not None:
+        lines.append(_json_text(exchange["request"]))
+    lines += ["", f"\u2190 {exchange.get('status', 'no status')}"]
+    # The format does not say whose headers these are; the ones checks record
+    # (Cache-Control, Retry-After) are the response's, so they go under the status.
+    headers = exchange.get("headers")
+    if isinstance(headers, dict) and all(isinstance(v, str) for v in headers.values()):
+        lines += [f"{k}: {v}" for k, v in headers.items()]
+    elif headers is not None:
+        lines.append(f"headers: {_json_text(headers)}")
+    if exchange.get("response") is not None:
+        lines.append(_json_text(exchange["response"]))
+    known = {"method", "url", "status", "request", "response", "headers"}
+    extra = {k: v for k, v in exchange.items() if k not in known}
+    if extra:
+        lines += ["", _json_text(extra)]
+    return f'<pre class="http" aria-label="HTTP exchange">{_e(chr(10).join(lines))}</pre>'
+
+
+def _number(value: float) -> str:
+    # Unix times must read as times, not 1.795e+09.
+    text = f"{value:.3f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _seconds_text(value: Any, signed: bool = False) -> str:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if signed:
+            return f"{'+' if value > 0 else ''}{_number(value)} s"
+        return f"{_number(value)} ({_when(float(value))})"
+    return str(value)
+
+
+def _evidence(evidence: dict[str, Any]) -> str:
+    if not evidence:
+        return ""
+    rows = []
+    if "code" in evidence:
+        rows.append(("code", f"<code>{_e(evidence['code'])}</code>"))
+    if "step" in evidence:
+        rows.append(("time step", _e(evidence["step"])))
+    if "skew_seconds" in evidence:
+        rows.append(("skew", _e(_seconds_text(evidence["skew_seconds"], signed=True))))
+    if "server_time" in evidence:
+        rows.append(("server time", _e(_seconds_text(evidence["server_time"]))))
+    if "device_time" in evidence:
+        rows.append(("device time", _e(_seconds_text(evidence["device_time"]))))
+    html = ""
+    if rows:
+        html += '<dl class="evidence">' + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows)
+        html += "</dl>"
+    if "http" in evidence:
+        html += _http(evidence["http"])
+    known = {"code", "step", "skew_seconds", "server_time", "device_time", "http"}
+    rest = {k: v for k, v in evidence.items() if k not in known}
+    if rest:
+        html += f"<pre>{_e(_json_text(rest))}</pre>"
+    return html
+
+
+def _step(step: Step) -> str:
+    message = f'<div class="reason">{_e(step.message)}</div>' if step.message else ""
+    stops = (
+        "stops the check on failure" if step.on_failure == "stop" else "check continues on failure"
+    )
+    return (
+        f'<li value="{step.n}">{badge(step.outcome)} <strong>{_e(step.title)}</strong> '
+        f'<span class="muted">({stops})</span><br>'
+        f"{_reqs(step.requirements)}{message}{_evidence(step.evidence)}</li>"
+    )
+
+
+def _image_mime(data: bytes, path: str) -> str | None:
+    for magic, mime in _IMAGE_MAGIC:
+        if data.startswith(magic):
+            return mime
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if path.lower().endswith(".svg") and b"<svg" in data[:1024]:
+        return "image/svg+xml"  # inside <img> an SVG runs no script
+    return None
+
+
+def _attachment(folder: Path, attachment: Attachment) -> str:
+    title = f"<figcaption>{_e(attachment.title)} <span class='muted'>({_e(attachment.kind)}, "
+    title += f"{_e(attachment.path)})</span></figcaption>"
+    root = folder.resolve()
+    target = (folder / attachment.path).resolve()
+    if not target.is_relative_to(root):
+        return (
+            f'<figure>{title}<p class="missing">not embedded, outside the log\'s folder: '
+            f"{_e(attachment.path)}</p></figure>"
+        )
+    try:
+        size = target.stat().st_size
+        if size > MAX_EMBED_BYTES:
+            return (
+                f'<figure>{title}<p class="missing">not embedded ({size} bytes): '
+                f"{_e(attachment.path)}</p></figure>"
+            )
+        data = target.read_bytes()
+    except OSError:
+        return f'<figure>{title}<p class="missing">missing: {_e(attachment.path)}</p></figure>'
+    mime = _image_mime(data, attachment.path)
+    if mime is not None:
+        uri = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+        return f'<figure>{title}<img src="{uri}" alt="{_e(attachment.title)}"></figure>'
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return f'<figure>{title}<p class="muted">binary, {len(data)} bytes, not shown</p></figure>'
+    return f"<figure>{title}<pre>{_e(text)}</pre></figure>"
+
+
+def _check_detail(log: RunLog, check: Check, anchor: str) -> str:
+    parts = [
+        f'<section class="check{" is-unexpected" if is_unexpected(check) else ""}" '
+        f'id="{anchor}" aria-labelledby="{anchor}-h">',
+        f'<h3 id="{anchor}-h"><code>{_e(check.id)}</code> {_e(check.title)} {_check_badges(check)}'
+        "</h3>",
+        '<div class="meta">',
+        f"<span>plan <strong>{_e(check.plan)}</strong></span>",
+        f"<span>severity {_e(check.severity)}</span>",
+        f"<span>started {_when(check.started_at)}</span>" if check.started_at else "",
+        f"<span>took {_duration(check.duration_ms / 1000)}</span>"
+        if check.duration_ms is not None
+        else "",
+        f"<span>log line {check.line}</span></div>",
+        f"<div>Requirements: {_reqs(check.all_requirements)}</div>",
+    ]
+    if check.reason:
+        parts.append(f'<p class="reason"><strong>Reason:</strong> {_e(check.reason)}</p>')
+    if check.expected is not None:
+        said = "it happened" if not is_unexpected(check) else f"but it {check.outcome}"
+        parts.append(
+            f'<p class="reason"><strong>{_e(_expected_words(check.expected.outcome))}</strong> '
+            f"({_e(said)}): {_e(check.expected.comment)}</p>"
+        )
+    if check.steps:
+        parts.append("<h4>Steps</h4><ol class='steps'>")
+        parts += [_step(s) for s in check.steps]
+        parts.append("</ol>")
+    if check.charts:
+        parts.append("<h4>Charts</h4>")
+        parts += [chart_html(c.kind, c.title, c.data) for c in check.charts]
+    if check.attachments:
+        parts.append("<h4>Attachments</h4>")
+        parts += [_attachment(log.folder, a) for a in check.attachments]
+    if check.matrix:
+        parts.append("<h4>Matrix</h4><ul>")
+        parts += [
+            f'<li>{_e(m.parameter)} = <code>{_e(m.value)}</code>: <span class="badge '
+            f'm-{_e(m.verdict)}">{_e(MATRIX_LABELS[m.verdict])}</span></li>'
+            for m in check.matrix
+        ]
+        parts.append("</ul>")
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _provenance(log: RunLog, summary: Summary) -> str:
+    run = log.run
+    target = _e(run.target.kind)
+    if run.target.url:
+        target += f" <code>{_e(run.target.url)}</code>"
+    if run.target.harness is not None:
+        target += " (harness mode)" if run.target.harness else " (no harness mode)"
+    variant = ", ".join(f"{k}={_json_text(v)}" for k, v in run.variant.items()) or "none"
+    if log.end is not None:
+        finished = _when(log.end.finished_at)
+        duration = _duration(summary.duration_seconds or 0.0)
+        status = "complete"
+    else:
+        last = last_activity(log)
+        finished = "not recorded: the run was interrupted"
+        duration = (
+            f"at least {_duration(max(0.0, last - run.started_at))} (interrupted)"
+            if last is not None
+            else "unknown (interrupted)"
+        )
+        status = "<strong>interrupted</strong> (no end record)"
+    rows = [
+        ("Tool", f"{_e(run.tool)} {_e(run.tool_version)}"),
+        ("Command", f"<code>{_e(run.command)}</code>"),
+        ("Target", target),
+        ("Plans", ", ".join(_e(p) for p in run.plans) or "none"),
+        ("Variant", f"<code>{_e(variant)}</code>"),
+        ("Expectations", _e(run.expectations_file or "none")),
+        ("Started", _when(run.started_at)),
+        ("Finished", _e(finished)),
+        ("Duration", _e(duration)),
+        ("Log", f"<code>{_e(log.path.name)}</code>, {status}"),
+    ]
+    return (
+        '<dl class="provenance">' + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows) + "</dl>"
+    )
+
+
+def _notices(log: RunLog, summary: Summary) -> str:
+    notes = []
+    if not log.complete:
+        notes.append(
+            '<div class="notice bad" role="alert"><strong>Interrupted run.</strong> '
+            f"{_e(log.path.name)} has no end record: the run stopped before it finished. "
+            f"This report shows the {summary.total} checks that were recorded; the others "
+            "never ran or never ended.</div>"
+        )
+    if log.truncated_tail:
+        notes.append(
+            '<div class="notice">The last line of the log was cut off mid-write and is '
+            "left out.</div>"
+        )
+    if summary.end_agrees is False and log.end is not None:
+        notes.append(
+            '<div class="notice">The end record disagrees with the check records '
+            f"(it says counts {_e(log.end.counts)}, unexpected "
+            f"{_e(', '.join(log.end.unexpected) or 'none')}); this report counts the check "
+            "records.</div>"
+        )
+    return "".join(notes)
+
+
+def _verdict(summary: Summary, anchors: dict[int, str], log: RunLog) -> str:
+    counts = "".join(
+        f"<li>{badge(o)} <strong>{summary.counts[o]}</strong></li>"
+        for o in OUTCOMES
+        if summary.counts[o] or o in ("passed", "failed")
+    )
+    if summary.unexpected:
+        detail = f"{len(summary.unexpected)} unexpected result(s)"
+    elif summary.verdict == "interrupted":
+        detail = "no unexpected result among the recorded checks, but the run did not finish"
+    else:
+        detail = "no unexpected results"
+    expected = len(summary.expected_failures)
+    if expected:
+        detail += f"; {expected} expected failure(s) not counted"
+    html = (
+        f'<section class="verdict v-{summary.verdict}" aria-label="Overall verdict">'
+        f'<span class="word">{VERDICT_TEXT[summary.verdict]}</span>'
+        f"<span>{summary.total} checks: {_e(detail)}</span>"
+        f'<ul class="counts" aria-label="Counts by outcome">{counts}</ul></section>'
+    )
+    if summary.unexpected:
+        items = []
+        for i, check in enumerate(log.checks):
+            if is_unexpected(check):
+                why = check.reason or check.outcome
+                if check.expected is not None:
+                    why = (
+                        f"{_expected_words(check.expected.outcome)} but {check.outcome}"
+                        f" ({check.expected.comment})"
+                    )
+                items.append(
+                    f'<li><a href="#{anchors[i]}"><code>{_e(check.id)}</code></a> '
+                    f"{badge(check.outcome)} {_e(why)}</li>"
+                )
+        html += f"<h2 id='unexpected'>Unexpected results</h2><ul>{''.join(items)}</ul>"
+    return html
+
+
+def _plans_table(log: RunLog, summary: Summary, anchors: dict[int, str]) -> str:
+    parts = ["<h2 id='plans'>Plans and checks</h2>"]
+    for plan, counts in summary.by_plan.items():
+        indexed = [(i, c) for i, c in enumerate(log.checks) if c.plan == plan]
+        tally = ", ".join(f"{n} {OUTCOME_LABELS[o][1]}" for o, n in counts.items() if n)
+        parts.append(
+            f"<h3>Plan <code>{_e(plan)}</code> "
+            f"<span class='muted'>({_e(tally or 'no checks recorded')})</span></h3>"
+        )
+        if not indexed:
+            continue
+        parts.append(
+            "<table><thead><tr><th scope='col'>Check</th><th scope='col'>Outcome</th>"
+            "<th scope='col'>Requirements</th><th scope='col' class='num'>Time</th>"
+            "<th scope='col'>Reason</th></tr></thead><tbody>"
+        )
+        for i, check in indexed:
+            took = _duration(check.duration_ms / 1000) if check.duration_ms is not None else ""
+            parts.append(
+                f"<tr><th scope='row'><a href='#{anchors[i]}'><code>{_e(check.id)}</code></a>"
+                f"<br><span class='muted'>{_e(check.title)}</span></th>"
+                f"<td>{_check_badges(check)}</td><td>{_reqs(check.all_requirements)}</td>"
+                f"<td class='num'>{took}</td><td>{_e(check.reason)}</td></tr>"
+            )
+        parts.append("</tbody></table>")
+    return "".join(parts)
+
+
+def _requirements_table(summary: Summary, anchor_of: dict[str, str]) -> str:
+    if not summary.by_requirement:
+        return ""
+    rows = []
+    for req, r in summary.by_requirement.items():
+        outcomes = " ".join(f"{badge(o)}\u00d7{n}" for o, n in r.counts.items() if n)
+        checks = ", ".join(f"<a href='#{anchor_of[c]}'><code>{_e(c)}</code></a>" for c in r.checks)
+        rows.append(
+            f"<tr><th scope='row'><span class='req'>{_e(req)}</span></th>"
+            f"<td>{outcomes}</td><td>{checks}</td></tr>"
+        )
+    return (
+        "<h2 id='requirements'>Requirements</h2><table><thead><tr><th scope='col'>Requirement"
+        "</th><th scope='col'>Outcomes</th><th scope='col'>Checks</th></tr></thead><tbody>"
+        + "".join(rows)
+        + "</tbody></table>"
+    )
+
+
+def _matrix(log: RunLog, anchors: dict[int, str]) -> str:
+    cells: dict[str, dict[str, list[tuple[str, int]]]] = {}
+    failing = []
+    for i, check in enumerate(log.checks):
+        for m in check.matrix:
+            cells.setdefault(m.parameter, {}).setdefault(m.value, []).append((m.verdict, i))
+            if m.verdict != "compatible":
+                failing.append((m, i, check))
+    if not cells:
+        return ""
+    width = max(len(values) for values in cells.values())
+    rows = []
+    for parameter, values in cells.items():
+        tds = []
+        for value, verdicts in values.items():
+            worst = max((v for v, _ in verdicts), key=MATRIX_VERDICTS.index)
+            labels = "<br>".join(
+                f"<a href='#{anchors[i]}'>{_e(MATRIX_LABELS[v])}</a>" for v, i in verdicts
+            )
+            tds.append(f"<td class='m-{worst}'><code>{_e(value)}</code><br>{labels}</td>")
+        tds += ["<td></td>"] * (width - len(values))
+        rows.append(f"<tr><th scope='row'>{_e(parameter)}</th>{''.join(tds)}</tr>")
+    html = (
+        "<h2 id='matrix'>Compatibility matrix</h2><table class='matrix'><thead><tr>"
+        "<th scope='col'>Parameter</th>"
+        f"<th scope='colgroup' colspan='{width}'>Values tried and verdicts</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+    if failing:
+        items = "".join(
+            f"<li><strong>{_e(m.parameter)} = {_e(m.value)}</strong>: "
+            f"{_e(MATRIX_LABELS[m.verdict])}"
+            f" (<a href='#{anchors[i]}'><code>{_e(c.id)}</code></a>)"
+            f"{': ' + _e(c.reason) if c.reason else ''}</li>"
+            for m, i, c in failing
+        )
+        html += f"<h3>Failing cases</h3><ul>{items}</ul>"
+    else:
+        html += "<p>Every value tried was compatible.</p>"
+    return html
+
+
+def render_html(log: RunLog) -> str:
+    """The HTML report as one self-contained page."""
+    summary = summarize(log)
+    used: set[str] = set()
+    anchors = {i: _anchor(c.id, used) for i, c in enumerate(log.checks)}
+    anchor_of: dict[str, str] = {}
+    for i, check in enumerate(log.checks):
+        anchor_of.setdefault(check.id, anchors[i])
+    title = f"{log.run.tool} {log.run.command}: {VERDICT_TEXT[summary.verdict]}"
+    details = "".join(_check_detail(log, c, anchors[i]) for i, c in enumerate(log.checks))
+    body = [
+        "<header>",
+        f"<h1>{_e(log.run.tool)} report: <code>{_e(log.run.command)}</code></h1>",
+        _provenance(log, summary),
+        "</header><main>",
+        _notices(log, summary),
+        _verdict(summary, anchors, log),
+        _plans_table(log, summary, anchors),
+        _matrix(log, anchors),
+        "<h2 id='details'>Check details</h2>",
+        details or "<p>No check was recorded.</p>",
+        _requirements_table(summary, anchor_of),
+        "</main>",
+    ]
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{_e(title)}</title><style>{CSS}</style></head><body>"
+        + "\n".join(body)
+        + "</body></html>\n"
+    )

@@ -1,0 +1,63 @@
+"""Writing the reports of one log into a folder."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Final
+
+from reports.html_page import render_html
+from reports.json_report import render_json
+from reports.junit import render_junit
+from reports.log import RunLog, load_log
+
+#: Format name → (file name, renderer).
+FORMATS: Final[dict[str, tuple[str, Callable[[RunLog], str]]]] = {
+    "json": ("report.json", render_json),
+    "junit": ("junit.xml", render_junit),
+    "html": ("report.html", render_html),
+}
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    # A CI job reading junit.xml while it is rewritten must see the old or the new file, never half.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_reports(
+    log_path: Path | str,
+    out_dir: Path | str | None = None,
+    formats: Iterable[str] = tuple(FORMATS),
+) -> dict[str, Path]:
+    """Render a result log and write ``report.json``, ``junit.xml`` and ``report.html``.
+
+    ``out_dir`` defaults to the log's folder (where its attachments are) and
+    is created when missing. Answers format name → written path. Raises
+    ``ResultLogError`` for a log that cannot be read and ``ValueError`` for an
+    unknown format name, before anything is written.
+    """
+    wanted = list(dict.fromkeys(formats))
+    unknown = [f for f in wanted if f not in FORMATS]
+    if unknown:
+        raise ValueError(
+            f"unknown report format {', '.join(unknown)} (known: {', '.join(FORMATS)})"
+        )
+    log = load_log(log_path)
+    out = Path(out_dir) if out_dir is not None else log.folder
+    rendered = {name: FORMATS[name][1](log) for name in wanted}
+    out.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for name, text in rendered.items():
+        path = out / FORMATS[name][0]
+        _write_atomically(path, text)
+        written[name] = path
+    return written
