@@ -55,7 +55,6 @@ def json_body(*, optional: bool = False) -> dict[str, Any]:
         raise ApiError("malformed_request", "The request needs a JSON object body.")
     try:
         value = json.loads(raw, parse_constant=_reject_constant)
-        _check_text(value)
     except (ValueError, RecursionError, UnicodeError):
         raise ApiError("malformed_request", "The request body is not valid JSON.") from None
     if not isinstance(value, dict):
@@ -70,9 +69,9 @@ def fields(
 ) -> dict[str, Any]:
     """Check that ``body`` has exactly these keys with these JSON types (bool is not int)."""
     allowed = {**required, **(optional or {})}
-    unknown = sorted(set(body) - set(allowed))
+    unknown = set(body) - set(allowed)
     if unknown:
-        raise ApiError("malformed_request", f"Unexpected field(s): {', '.join(unknown)}.")
+        raise ApiError("malformed_request", f"Unexpected field(s); this call takes {sorted(allowed)}.")
     for name in required:
         if name not in body:
             raise ApiError("malformed_request", f"The field {name!r} is missing.")
@@ -85,6 +84,10 @@ def fields(
             raise ApiError("malformed_request", f"The field {name!r} has the wrong type.")
         if not isinstance(value, types):
             raise ApiError("malformed_request", f"The field {name!r} has the wrong type.")
+        try:
+            _check_text(value)
+        except (ValueError, UnicodeError):
+            raise ApiError("malformed_request", f"The field {name!r} is not valid text.") from None
     return dict(body)
 
 

@@ -155,7 +155,7 @@ def sign_out() -> tuple[str, int]:
     with svc.sessions.begin() as db:
         now = svc.clock.now()
         caller = load_caller(db, now)
-        json_body(optional=True)
+        fields(json_body(optional=True), {})
         caller.token.ended_at = now
     return "", 204
 
