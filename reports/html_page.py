@@ -423,6 +423,8 @@ def _verdict(summary: Summary, anchors: dict[int, str], log: RunLog) -> str:
         detail = "no unexpected result among the recorded checks, but the run did not finish"
     else:
         detail = "no unexpected results"
+    if not summary.complete and summary.verdict != "interrupted":
+        detail += "; the run was interrupted"
     expected = len(summary.expected_failures)
     if expected:
         detail += f"; {expected} expected failure(s) not counted"
