@@ -112,6 +112,7 @@ figure img{max-width:100%;border:1px solid var(--line)}
 .chart-error,.missing{color:#8e1111;font-weight:600}
 .m-compatible{background:#e7f4e8}.m-silently_wrong{background:#fdecea}.m-refused{background:#fff4e0}
 .m-failed{background:#fdecea}
+table.checks{table-layout:fixed}table.checks td,table.checks th{overflow-wrap:anywhere}
 td.num,th.num{text-align:right;white-space:nowrap}
 th[scope=row]{font-weight:400}
 .tag{white-space:nowrap}
@@ -133,6 +134,8 @@ def _when(ts: float | None) -> str:
 
 
 def _duration(seconds: float) -> str:
+    if 0 < seconds < 0.0005:
+        return "<1 ms"
     if seconds < 1:
         return f"{seconds * 1000:.0f} ms"
     if seconds < 60:
@@ -464,7 +467,9 @@ def _plans_table(log: RunLog, summary: Summary, anchors: dict[int, str]) -> str:
         if not indexed:
             continue
         parts.append(
-            "<table><thead><tr><th scope='col'>Check</th><th scope='col'>Outcome</th>"
+            "<table class='checks'><colgroup><col style='width:28%'><col style='width:15%'>"
+            "<col style='width:17%'><col style='width:8%'><col></colgroup>"
+            "<thead><tr><th scope='col'>Check</th><th scope='col'>Outcome</th>"
             "<th scope='col'>Requirements</th><th scope='col' class='num'>Time</th>"
             "<th scope='col'>Reason</th></tr></thead><tbody>"
         )
