@@ -152,7 +152,10 @@ def serve(args: argparse.Namespace) -> int:
                 file=out,
             )
         for group in DEMO_SEED["device_groups"]:
-            print(f"  device group {group['name']}: {group['version']} build {group['build']}", file=out)
+            print(
+                f"  device group {group['name']}: {group['version']} build {group['build']}",
+                file=out,
+            )
         print(f"mailbox: {url}/__harness__/mailbox  policy: {url}/__harness__/policy", file=out)
     print(f"started in {time.monotonic() - started:.2f} s", file=out)
     print(f"{LISTENING} {url}", file=out, flush=True)

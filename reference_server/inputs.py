@@ -71,7 +71,9 @@ def fields(
     allowed = {**required, **(optional or {})}
     unknown = set(body) - set(allowed)
     if unknown:
-        raise ApiError("malformed_request", f"Unexpected field(s); this call takes {sorted(allowed)}.")
+        raise ApiError(
+            "malformed_request", f"Unexpected field(s); this call takes {sorted(allowed)}."
+        )
     for name in required:
         if name not in body:
             raise ApiError("malformed_request", f"The field {name!r} is missing.")
@@ -160,7 +162,9 @@ def client_identity() -> ClientIdentity:
         return ClientIdentity(kind, None)
     text = request.headers.get("X-Client-Version")
     if text is None:
-        raise ApiError("malformed_client_version", "Desktop and mobile clients must send a version.")
+        raise ApiError(
+            "malformed_client_version", "Desktop and mobile clients must send a version."
+        )
     try:
         return ClientIdentity(kind, parse_client_version(text))
     except VersionError as exc:

@@ -8,6 +8,7 @@ points at its database so the harness mailbox can serve it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import smtplib
@@ -71,7 +72,7 @@ class _CaptureHandler:
     def __init__(self, sink: EmbeddedSmtp) -> None:
         self._sink = sink
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = BytesParser(policy=default_policy).parsebytes(envelope.content)
         body_part = message.get_body(preferencelist=("plain",))
         body = body_part.get_content() if body_part is not None else ""
@@ -85,7 +86,7 @@ def _discard(mail: ReceivedMail) -> None:
     """Default delivery: drop the message (nothing reads it yet)."""
 
 
-class EmbeddedSmtp(Controller):  # type: ignore[misc]
+class EmbeddedSmtp(Controller):
     """aiosmtpd on loopback that works with port 0.
 
     aiosmtpd's readiness probe connects to ``self.port``; with port 0 it would
@@ -99,9 +100,9 @@ class EmbeddedSmtp(Controller):  # type: ignore[misc]
         super().__init__(_CaptureHandler(self), hostname=hostname, port=port)
 
     def _trigger_server(self) -> None:
-        if self.port == 0 and self.server is not None:
+        if self.port == 0 and isinstance(self.server, asyncio.Server):
             self.port = self.server.sockets[0].getsockname()[1]
-        super()._trigger_server()
+        super()._trigger_server()  # type: ignore[no-untyped-call]
 
     @property
     def endpoint(self) -> tuple[str, int]:

@@ -35,6 +35,10 @@ KNOWN_FAULTS: Final = frozenset(
 )
 
 
+#: The seed's minimum: "v4.3, b1575 or later".
+DEFAULT_MINIMUM_CLIENT: Final = Version(4, 3, 1575)
+
+
 class PolicyError(ValueError):
     """Raised for a policy the server refuses to run with."""
 
@@ -64,7 +68,7 @@ class Policy:
     totp_digits: int = 6
     totp_period: int = 30
     totp_issuer: str = "Remote Support"
-    minimum_client: Version = Version(4, 3, 1575)
+    minimum_client: Version = DEFAULT_MINIMUM_CLIENT
     partial_token_ttl_seconds: int = 1800
     full_token_ttl_seconds: int = 12 * 3600
     faults: frozenset[str] = field(default_factory=frozenset)

@@ -183,9 +183,7 @@ def verify_device_code(
     if replay_guard:
         statement = statement.where(or_(Device.last_step.is_(None), Device.last_step < step))
     result = db.execute(
-        statement.values(last_step=step, drift=drift).execution_options(
-            synchronize_session=False
-        )
+        statement.values(last_step=step, drift=drift).execution_options(synchronize_session=False)
     )
     if not getattr(result, "rowcount", 0):
         settle_failure(db, agent, now, policy, reused=True)
@@ -213,7 +211,9 @@ def verify_setup_code(
         return Verdict(Outcome.INVALID)
     settle_success(agent)
     step = steps[0]
-    return Verdict(Outcome.ACCEPTED, step=step, drift=bounded_drift(step, now, params.period, policy))
+    return Verdict(
+        Outcome.ACCEPTED, step=step, drift=bounded_drift(step, now, params.period, policy)
+    )
 
 
 def new_secret(policy: Policy) -> bytes:

@@ -93,7 +93,13 @@ def sign_in() -> tuple[Response, int]:
                     answer = {"token": token, "next": stage}
             else:
                 token = issue_token(
-                    db, agent, kind="full", stage="done", second_factor=False, now=now, policy=policy
+                    db,
+                    agent,
+                    kind="full",
+                    stage="done",
+                    second_factor=False,
+                    now=now,
+                    policy=policy,
                 )
                 answer = {"token": token, "next": "done"}
     if failure is not None:
@@ -191,4 +197,3 @@ def describe_agent(db: Any, agent: Agent, *, stage: str | None = None) -> dict[s
     if stage is not None:
         described["stage"] = stage
     return described
-

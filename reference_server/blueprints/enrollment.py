@@ -89,7 +89,9 @@ def _mail_code(svc: Services, caller: Caller) -> str:
     return code
 
 
-def _store_code(svc: Services, caller: Caller, enrollment: Enrollment, code: str, now: float) -> None:
+def _store_code(
+    svc: Services, caller: Caller, enrollment: Enrollment, code: str, now: float
+) -> None:
     """The new code replaces the previous one, which stops working."""
     enrollment.email_code_hash = svc.box.code_digest(code)
     enrollment.email_code_expires_at = now + svc.policy.email_code_ttl_seconds

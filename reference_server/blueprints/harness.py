@@ -98,9 +98,7 @@ def valid_seed(body: dict[str, Any]) -> dict[str, Any]:
     """A reset body, checked; empty means the demo seed."""
     if not body:
         return DEMO_SEED
-    body = fields(
-        body, {}, {"agents": list, "device_groups": list, "two_factor_required": bool}
-    )
+    body = fields(body, {}, {"agents": list, "device_groups": list, "two_factor_required": bool})
     agents = [valid_agent(item) for item in body.get("agents", [])]
     emails = [a["email"] for a in agents]
     if len(set(emails)) != len(emails):

@@ -55,9 +55,7 @@ _TWO_FACTOR = _obj(
 )
 _ME = _obj({"email": _S, "role": _S, "seat": _S, "stage": _NEXT, "two_factor": _TWO_FACTOR})
 _AGENT = _obj({"id": _I, "email": _S, "role": _S, "seat": _S, "two_factor": _TWO_FACTOR})
-_SETTINGS = _obj(
-    {"two_factor_required": _B, "minimum_client": _obj({"version": _S, "build": _I})}
-)
+_SETTINGS = _obj({"two_factor_required": _B, "minimum_client": _obj({"version": _S, "build": _I})})
 _TOKEN_NEXT = _obj({"token": _S, "next": _NEXT})
 _SENT = _obj({"next": _NEXT, "sent_to": _S})
 _MAIL = _obj(
@@ -92,7 +90,14 @@ ENDPOINTS: Final[dict[tuple[str, str], dict[str, Any]]] = {
         "token": "partial (verify_otp)",
         "body": _obj({"code": _CODE}),
         "ok": (200, _TOKEN_NEXT),
-        "errors": (*COMMON, "wrong_stage", "malformed_code", "otp_invalid", "otp_reused", "otp_locked"),
+        "errors": (
+            *COMMON,
+            "wrong_stage",
+            "malformed_code",
+            "otp_invalid",
+            "otp_reused",
+            "otp_locked",
+        ),
     },
     ("/api/v1/auth/sign-out", "post"): {
         "summary": "End this token.",
@@ -154,7 +159,15 @@ ENDPOINTS: Final[dict[tuple[str, str], dict[str, Any]]] = {
                     "period": _I,
                     "qr_png_base64": _S,
                 },
-                required=["otpauth_uri", "manual_key", "issuer", "account", "algorithm", "digits", "period"],
+                required=[
+                    "otpauth_uri",
+                    "manual_key",
+                    "issuer",
+                    "account",
+                    "algorithm",
+                    "digits",
+                    "period",
+                ],
             ),
         ),
         "errors": (*COMMON, "wrong_stage"),

@@ -21,7 +21,9 @@ def host() -> tuple[Response, int]:
         caller = load_caller(db, now)
         require_second_factor(db, caller)
         fields(json_body(optional=True), {})
-        session = SupportSession(agent_id=caller.agent.id, join_code=new_join_code(), created_at=now)
+        session = SupportSession(
+            agent_id=caller.agent.id, join_code=new_join_code(), created_at=now
+        )
         db.add(session)
         db.flush()
         answer = {"id": session.id, "join_code": session.join_code}

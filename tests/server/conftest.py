@@ -217,7 +217,9 @@ def api(client: FlaskClient, app: Flask, clock: ServerClock) -> Api:
 def error_code(response: Any) -> str:
     """The contract's error shape, checked, and its code."""
     body = response.json
-    assert isinstance(body, dict) and set(body) == {"error"}, body
-    assert isinstance(body["error"]["code"], str) and isinstance(body["error"]["message"], str)
+    assert isinstance(body, dict), body
+    assert set(body) == {"error"}, body
+    assert isinstance(body["error"]["code"], str)
+    assert isinstance(body["error"]["message"], str)
     code: str = body["error"]["code"]
     return code

@@ -57,9 +57,11 @@ def test_turning_2fa_on_is_gated_by_every_group(
     admin = api.admin()
     response = _put(api, admin, True)
     if allowed:
-        assert response.status_code == 200 and response.json["two_factor_required"] is True
+        assert response.status_code == 200
+        assert response.json["two_factor_required"] is True
     else:
-        assert response.status_code == 409 and error_code(response) == "device_groups_outdated"
+        assert response.status_code == 409
+        assert error_code(response) == "device_groups_outdated"
         error = response.json["error"]
         probe = seeded["device_groups"][1]
         assert error["groups"] == [probe]
@@ -138,7 +140,8 @@ def test_patch_unknown_group_is_404(api: Api) -> None:
     admin = api.admin()
     for group_id in (999, 2**40):
         response = _patch(api, admin, group_id, {"build": 1600})
-        assert response.status_code == 404 and error_code(response) == "not_found"
+        assert response.status_code == 404
+        assert error_code(response) == "not_found"
 
 
 @pytest.mark.parametrize(
@@ -147,8 +150,8 @@ def test_patch_unknown_group_is_404(api: Api) -> None:
         {"name": "X", "version": "4.3.1", "build": 1575},
         {"name": "X", "version": "4", "build": 1575},
         {"name": "X", "version": "4.03", "build": 1575},
-        {"name": "X", "version": "٤.٣", "build": 1575},
-        {"name": "X", "version": "４.３", "build": 1575},
+        {"name": "X", "version": "\u0664.\u0663", "build": 1575},
+        {"name": "X", "version": "\uff14.\uff13", "build": 1575},
         {"name": "X", "version": " 4.3", "build": 1575},
         {"name": "X", "version": "+4.3", "build": 1575},
         {"name": "X", "version": "4.3", "build": -1},
@@ -157,7 +160,8 @@ def test_patch_unknown_group_is_404(api: Api) -> None:
 )
 def test_malformed_group_versions_are_400(api: Api, body: dict[str, Any]) -> None:
     response = api.post("/api/v1/admin/device-groups", api.admin(), json=body)
-    assert response.status_code == 400 and error_code(response) == "malformed_version"
+    assert response.status_code == 400
+    assert error_code(response) == "malformed_version"
 
 
 @pytest.mark.parametrize(
@@ -174,7 +178,8 @@ def test_malformed_group_versions_are_400(api: Api, body: dict[str, Any]) -> Non
 )
 def test_malformed_group_bodies_are_400(api: Api, body: dict[str, Any]) -> None:
     response = api.post("/api/v1/admin/device-groups", api.admin(), json=body)
-    assert response.status_code == 400 and error_code(response) == "malformed_request"
+    assert response.status_code == 400
+    assert error_code(response) == "malformed_request"
 
 
 def test_agents_list_and_create(api: Api) -> None:
@@ -182,14 +187,21 @@ def test_agents_list_and_create(api: Api) -> None:
     agents = api.get("/api/v1/admin/agents", admin).json
     assert [a["email"] for a in agents] == [a["email"] for a in SEED["agents"]]
     assert all("password" not in a and "password_hash" not in a for a in agents)
-    body = {"email": "New@Example.com", "password": "long-enough", "seat": "remote_support", "role": "agent"}
+    body = {
+        "email": "New@Example.com",
+        "password": "long-enough",
+        "seat": "remote_support",
+        "role": "agent",
+    }
     created = api.post("/api/v1/admin/agents", admin, json=body)
     assert created.status_code == 201
-    assert created.json["email"] == "new@example.com" and created.json["seat"] == "remote_support"
+    assert created.json["email"] == "new@example.com"
+    assert created.json["seat"] == "remote_support"
     assert created.json["two_factor"]["required"] is True
     assert api.sign_in(("new@example.com", "long-enough")).json["next"] == "enroll"
     again = api.post("/api/v1/admin/agents", admin, json={**body, "email": "NEW@example.com"})
-    assert again.status_code == 409 and error_code(again) == "email_taken"
+    assert again.status_code == 409
+    assert error_code(again) == "email_taken"
 
 
 @pytest.mark.parametrize(
@@ -205,7 +217,8 @@ def test_agents_list_and_create(api: Api) -> None:
 def test_create_agent_validation(api: Api, change: dict[str, Any]) -> None:
     body = {"email": "x@example.com", "password": "long-enough", "seat": "other", "role": "agent"}
     response = api.post("/api/v1/admin/agents", api.admin(), json={**body, **change})
-    assert response.status_code == 400 and error_code(response) == "malformed_request"
+    assert response.status_code == 400
+    assert error_code(response) == "malformed_request"
 
 
 def test_admin_endpoints_need_an_admin(api: Api) -> None:
@@ -216,7 +229,8 @@ def test_admin_endpoints_need_an_admin(api: Api) -> None:
         ("get", "/api/v1/admin/agents"),
     ]:
         response = getattr(api.client, method)(path, headers=api.headers(agent))
-        assert response.status_code == 403 and error_code(response) == "forbidden"
+        assert response.status_code == 403
+        assert error_code(response) == "forbidden"
     assert error_code(_put(api, agent, False)) == "forbidden"
     assert error_code(api.get("/api/v1/admin/settings")) == "unauthenticated"
 
@@ -224,7 +238,8 @@ def test_admin_endpoints_need_an_admin(api: Api) -> None:
 def test_admin_on_a_remote_support_seat_needs_the_second_factor(api: Api) -> None:
     partial = api.token(ADMIN_RS, expect="enroll")
     response = api.get("/api/v1/admin/settings", partial)
-    assert response.status_code == 403 and error_code(response) == "second_factor_required"
+    assert response.status_code == 403
+    assert error_code(response) == "second_factor_required"
     enrolled = api.enroll(ADMIN_RS)
     assert api.get("/api/v1/admin/settings", enrolled.token).status_code == 200
 
@@ -235,7 +250,8 @@ def test_turning_2fa_on_demotes_existing_sessions(api: Api) -> None:
     assert api.post("/api/v1/support-sessions", agent, json={}).status_code == 201
     assert _put(api, api.admin(), True).status_code == 200
     response = api.post("/api/v1/support-sessions", agent, json={})
-    assert response.status_code == 403 and error_code(response) == "second_factor_required"
+    assert response.status_code == 403
+    assert error_code(response) == "second_factor_required"
     assert api.get("/api/v1/me", agent).status_code == 200  # demoted, not ended
     # the demoted agent can enroll from that session
     generator = api.to_connect_device(agent)

@@ -21,12 +21,15 @@ PACKAGE = Path(reference_server.__file__).parent
 
 def test_404_405_413_and_500_are_json(api: Api, app_config: dict[str, Any]) -> None:
     response = api.client.get("/nowhere")
-    assert response.status_code == 404 and error_code(response) == "not_found"
+    assert response.status_code == 404
+    assert error_code(response) == "not_found"
     response = api.client.get("/api/v1/auth/sign-in")
-    assert response.status_code == 405 and error_code(response) == "method_not_allowed"
+    assert response.status_code == 405
+    assert error_code(response) == "method_not_allowed"
     assert "POST" in response.headers["Allow"]
     response = api.client.post("/api/v1/auth/sign-in", data=b"x" * (65 * 1024))
-    assert response.status_code == 413 and error_code(response) == "payload_too_large"
+    assert response.status_code == 413
+    assert error_code(response) == "payload_too_large"
 
     def boom() -> str:
         raise RuntimeError("kaboom")
@@ -34,7 +37,8 @@ def test_404_405_413_and_500_are_json(api: Api, app_config: dict[str, Any]) -> N
     fresh = create_app(app_config)
     fresh.add_url_rule("/boom", view_func=boom)
     response = fresh.test_client().get("/boom")
-    assert response.status_code == 500 and error_code(response) == "internal_error"
+    assert response.status_code == 500
+    assert error_code(response) == "internal_error"
     assert "kaboom" not in response.get_data(as_text=True)
     assert response.mimetype == "application/json"
     fresh.extensions["twofa"].engine.dispose()
@@ -43,7 +47,8 @@ def test_404_405_413_and_500_are_json(api: Api, app_config: dict[str, Any]) -> N
 def test_invalid_json_is_malformed_request(api: Api) -> None:
     for raw in (b"{", b"[", b"\xff\xfe", b'{"email": NaN}', b"[" * 5000 + b"]" * 5000):
         response = api.client.post("/api/v1/auth/sign-in", data=raw)
-        assert response.status_code == 400 and error_code(response) == "malformed_request"
+        assert response.status_code == 400
+        assert error_code(response) == "malformed_request"
 
 
 def _route_paths(app: Flask) -> set[tuple[str, str]]:

@@ -16,13 +16,17 @@ def test_whole_flow_enroll_login_host(api: Api) -> None:
     assert started.json == {"next": "verify_email", "sent_to": "v***@example.com"}
     mail = api.get("/__harness__/mailbox?to=V5@EXAMPLE.COM").json[-1]
     assert mail["subject"] == "Email Verification"
-    assert len(mail["code"]) == 6 and mail["code"] in mail["body"]
+    assert len(mail["code"]) == 6
+    assert mail["code"] in mail["body"]
     assert mail["received_at"] == api.clock.now()
 
     verified = api.verify_email(token, mail["code"])
-    assert verified.status_code == 200 and verified.json == {"next": "connect_device"}
+    assert verified.status_code == 200
+    assert verified.json == {"next": "connect_device"}
     device = api.device(token).json
-    assert device["algorithm"] == "SHA1" and device["digits"] == 6 and device["period"] == 30
+    assert device["algorithm"] == "SHA1"
+    assert device["digits"] == 6
+    assert device["period"] == 30
 
     from simulators.hotp import CodeGenerator, decode_base32
 
@@ -42,7 +46,8 @@ def test_whole_flow_enroll_login_host(api: Api) -> None:
     assert error_code(api.otp(partial, api.code(generator))) == "otp_reused"
     api.advance(30)
     answer = api.otp(partial, api.code(generator))
-    assert answer.status_code == 200 and answer.json["next"] == "done"
+    assert answer.status_code == 200
+    assert answer.json["next"] == "done"
     assert error_code(api.get("/api/v1/me", partial)) == "unauthenticated"
     full2 = answer.json["token"]
     me = api.get("/api/v1/me", full2).json
@@ -55,7 +60,8 @@ def test_whole_flow_enroll_login_host(api: Api) -> None:
 
 def test_seat_rule_other_seat_signs_in_with_password_only(api: Api) -> None:
     response = api.sign_in(OTHER)
-    assert response.status_code == 200 and response.json["next"] == "done"
+    assert response.status_code == 200
+    assert response.json["next"] == "done"
     token = response.json["token"]
     assert api.get("/api/v1/me", token).json["two_factor"]["required"] is False
     assert api.post("/api/v1/support-sessions", token, json={}).status_code == 201
@@ -71,7 +77,9 @@ def test_two_factor_off_means_password_only_for_every_seat(api: Api) -> None:
     for who in (V5, RS, OTHER):
         response = api.sign_in(who)
         assert response.json["next"] == "done"
-        assert api.post("/api/v1/support-sessions", response.json["token"], json={}).status_code == 201
+        assert (
+            api.post("/api/v1/support-sessions", response.json["token"], json={}).status_code == 201
+        )
 
 
 def _seed_without_2fa(api: Api) -> dict[str, object]:
@@ -89,7 +97,8 @@ def test_partial_token_cannot_host(api: Api) -> None:
     enrolled = api.enroll(RS)
     partial = api.token(RS, expect="verify_otp")
     response = api.post("/api/v1/support-sessions", partial, json={})
-    assert response.status_code == 403 and error_code(response) == "second_factor_required"
+    assert response.status_code == 403
+    assert error_code(response) == "second_factor_required"
     assert api.post("/api/v1/support-sessions", enrolled.token, json={}).status_code == 201
 
 

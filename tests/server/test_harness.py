@@ -23,7 +23,8 @@ HARNESS_CALLS = [
 def test_clock_set_and_advance(api: Api) -> None:
     assert api.client.get("/__harness__/clock").json == {"now": api.clock.now()}
     response = api.client.put("/__harness__/clock", json={"now": 2_000_000_000})
-    assert response.status_code == 200 and response.json == {"now": 2_000_000_000}
+    assert response.status_code == 200
+    assert response.json == {"now": 2_000_000_000}
     assert api.client.put("/__harness__/clock", json={"advance": 30.5}).json == {
         "now": 2_000_000_030.5
     }
@@ -47,7 +48,8 @@ def test_clock_set_and_advance(api: Api) -> None:
 def test_clock_rejects_malformed_bodies(api: Api, body: Any) -> None:
     before = api.clock.now()
     response = api.client.put("/__harness__/clock", json=body)
-    assert response.status_code == 400 and error_code(response) == "malformed_request"
+    assert response.status_code == 400
+    assert error_code(response) == "malformed_request"
     assert api.clock.now() == before
 
 
@@ -66,10 +68,13 @@ def test_reset_with_a_seed_and_the_demo_seed(api: Api) -> None:
     assert loaded["two_factor_required"] is True
     demo = api.client.post("/__harness__/reset").json
     seats = {a["seat"] for a in demo["agents"]}
-    assert {"remote_support_v5", "remote_support"} <= seats and len(seats) >= 3
+    assert {"remote_support_v5", "remote_support"} <= seats
+    assert len(seats) >= 3
     assert any(a["role"] == "admin" for a in demo["agents"])
     builds = sorted((g["version"], g["build"]) for g in demo["device_groups"])
-    assert ("4.3", 1574) in builds and ("4.3", 1575) in builds and builds[-1] > ("4.3", 1575)
+    assert ("4.3", 1574) in builds
+    assert ("4.3", 1575) in builds
+    assert builds[-1] > ("4.3", 1575)
     for agent in demo["agents"]:
         assert api.sign_in((agent["email"], agent["password"])).status_code == 200
 
@@ -77,7 +82,8 @@ def test_reset_with_a_seed_and_the_demo_seed(api: Api) -> None:
 def test_reset_refuses_2fa_with_outdated_groups(api: Api) -> None:
     seed = {**SEED, "device_groups": [{"name": "Old", "version": "4.3", "build": 1574}]}
     response = api.client.post("/__harness__/reset", json=seed)
-    assert response.status_code == 409 and error_code(response) == "device_groups_outdated"
+    assert response.status_code == 409
+    assert error_code(response) == "device_groups_outdated"
     assert api.sign_in(V5).status_code == 200  # the previous state is intact
 
 
@@ -107,7 +113,8 @@ def test_harness_paths_are_404_outside_harness_mode(
 ) -> None:
     app = create_app({**app_config, "HARNESS": False})
     response = getattr(app.test_client(), method)(path, json={})
-    assert response.status_code == 404 and error_code(response) == "not_found"
+    assert response.status_code == 404
+    assert error_code(response) == "not_found"
     app.extensions["twofa"].engine.dispose()
 
 

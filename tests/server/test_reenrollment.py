@@ -12,7 +12,8 @@ def test_reenrollment_replaces_the_device_on_confirm(api: Api) -> None:
     api.advance(30)
     partial = api.token(V5, expect="verify_otp")
     started = api.start(partial)  # "Set up a new mobile device"
-    assert started.status_code == 202 and started.json["next"] == "verify_email"
+    assert started.status_code == 202
+    assert started.json["next"] == "verify_email"
     assert api.get("/api/v1/me", partial).json["stage"] == "verify_email"
     assert api.verify_email(partial, api.mail_code(V5[0])).status_code == 200
     from simulators.hotp import CodeGenerator, decode_base32
@@ -26,7 +27,8 @@ def test_reenrollment_replaces_the_device_on_confirm(api: Api) -> None:
     api.advance(30)
 
     confirmed = api.confirm(partial, api.code(new))
-    assert confirmed.status_code == 200 and confirmed.json["next"] == "done"
+    assert confirmed.status_code == 200
+    assert confirmed.json["next"] == "done"
     full = confirmed.json["token"]
     assert api.post("/api/v1/support-sessions", full, json={}).status_code == 201
     # confirming ended the agent's other sessions (declared choice)
@@ -34,7 +36,8 @@ def test_reenrollment_replaces_the_device_on_confirm(api: Api) -> None:
     api.advance(30)
     # the old device is rejected at once, even with a fresh code of its own
     response = api.otp(api.token(V5), api.code(old))
-    assert response.status_code == 401 and error_code(response) == "otp_invalid"
+    assert response.status_code == 401
+    assert error_code(response) == "otp_invalid"
     assert api.otp(api.token(V5), api.code(new)).status_code == 200
 
 
@@ -54,7 +57,8 @@ def test_pending_secret_cannot_complete_a_sign_in(api: Api) -> None:
     pending = api.to_connect_device(partial)
     api.advance(30)
     response = api.otp(api.token(V5), api.code(pending))
-    assert response.status_code == 401 and error_code(response) == "otp_invalid"
+    assert response.status_code == 401
+    assert error_code(response) == "otp_invalid"
 
 
 def test_reenrollment_is_closed_while_locked(api: Api) -> None:
@@ -63,7 +67,8 @@ def test_reenrollment_is_closed_while_locked(api: Api) -> None:
     for _ in range(5):
         api.otp(partial, api.wrong(old))
     response = api.start(partial)
-    assert response.status_code == 423 and error_code(response) == "otp_locked"
+    assert response.status_code == 423
+    assert error_code(response) == "otp_locked"
     assert "Retry-After" in response.headers
 
 

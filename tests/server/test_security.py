@@ -40,7 +40,8 @@ def test_secrets_passwords_and_tokens_are_not_stored_in_the_clear(api: Api) -> N
     dump = _all_text(api)
     assert pending not in dump
     assert V5[1] not in dump
-    assert full not in dump and token not in dump
+    assert full not in dump
+    assert token not in dump
     with api.services.sessions() as db:
         device = db.scalars(select(Device)).one()
         raw = api.services.box.decrypt(device.secret_encrypted)
@@ -58,7 +59,9 @@ def test_key_file_is_private_and_outside_the_database(api: Api, app_config: dict
     assert key_file.read_bytes().strip().decode() not in _all_text(api)
 
 
-def test_configured_key_is_used_and_no_file_written(tmp_path: Path, app_config: dict[str, Any]) -> None:
+def test_configured_key_is_used_and_no_file_written(
+    tmp_path: Path, app_config: dict[str, Any]
+) -> None:
     from cryptography.fernet import Fernet
 
     key = Fernet.generate_key().decode()
@@ -89,9 +92,17 @@ def test_nothing_secret_in_the_logs(api: Api, caplog: pytest.LogCaptureFixture) 
     api.otp(partial, wrong)
     login = api.code(generator)
     full = api.otp(partial, login).json["token"]
-    logged = "\n".join(
-        f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records
-    )
+    logged = "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
     assert caplog.records, "the flow should log something"
-    for secret in (V5[1], email_code, setup, login, wrong, manual_key, manual_key.replace(" ", ""), token, full):
+    for secret in (
+        V5[1],
+        email_code,
+        setup,
+        login,
+        wrong,
+        manual_key,
+        manual_key.replace(" ", ""),
+        token,
+        full,
+    ):
         assert secret not in logged

@@ -26,7 +26,7 @@ from .conftest import T0
 @pytest.mark.parametrize(
     "argv",
     [
-        ["serve", "--harness", "--host", "0.0.0.0"],
+        ["serve", "--harness", "--host", "0.0.0.0"],  # noqa: S104
         ["serve", "--harness", "--host", "192.168.1.10"],
         ["serve", "--port", "abc"],
         ["serve", "--port", "70000"],
@@ -35,22 +35,26 @@ from .conftest import T0
         [],
     ],
 )
-def test_bad_arguments_exit_2_with_one_line(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_arguments_exit_2_with_one_line(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(argv) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("reference_server: error:")
+    assert err.count("\n") == 1
+    assert err.startswith("reference_server: error:")
 
 
 def test_bad_arguments_as_a_process() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "reference_server", "serve", "--harness", "--host", "0.0.0.0"],
+        [sys.executable, "-m", "reference_server", "serve", "--harness", "--host", "0.0.0.0"],  # noqa: S104
         capture_output=True,
         text=True,
         timeout=30,
         check=False,
     )
     assert result.returncode == 2
-    assert result.stderr.strip().count("\n") == 0 and "loopback" in result.stderr
+    assert result.stderr.strip().count("\n") == 0
+    assert "loopback" in result.stderr
 
 
 @contextmanager
@@ -86,21 +90,24 @@ def running(tmp_path: Path) -> Iterator[tuple[str, list[str], float]]:
         process.send_signal(signal.SIGTERM)
         try:
             rest, _ = process.communicate(timeout=10)
-            assert process.returncode == 0 and "stopped" in rest
+            assert process.returncode == 0
+            assert "stopped" in rest
         finally:
             if process.poll() is None:
                 process.kill()
                 process.communicate()
 
 
-def call(url: str, method: str, path: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
+def call(
+    url: str, method: str, path: str, body: Any = None, token: str | None = None
+) -> tuple[int, Any]:
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url + path, data=data, method=method)  # noqa: S310
+    request = urllib.request.Request(url + path, data=data, method=method)
     request.add_header("Content-Type", "application/json")
     if token:
         request.add_header("Authorization", f"Bearer {token}")
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=10) as response:
             raw = response.read()
             return response.status, json.loads(raw) if raw else None
     except urllib.error.HTTPError as error:
@@ -112,35 +119,61 @@ def test_harness_starts_fast_and_a_restart_mid_enrollment_loses_nothing(tmp_path
     agent = {"email": "v5.agent@example.com", "password": "v5-demo-password"}
     with running(tmp_path) as (url, lines, elapsed):
         assert elapsed < 3.0, f"start-up took {elapsed:.2f} s"
-        assert url.startswith("http://127.0.0.1:") and not url.endswith(":0")
+        assert url.startswith("http://127.0.0.1:")
+        assert not url.endswith(":0")
         text = "\n".join(lines)
-        assert "smtp: 127.0.0.1:" in text and "admin@example.com" in text
-        assert "admin-demo-password" in text and "loaded into the empty database" in text
+        assert "smtp: 127.0.0.1:" in text
+        assert "admin@example.com" in text
+        assert "admin-demo-password" in text
+        assert "loaded into the empty database" in text
         status, policy = call(url, "GET", "/__harness__/policy")
-        assert status == 200 and policy["replay"] == "monotonic_step"
-        admin = call(url, "POST", "/api/v1/auth/sign-in", {"email": "admin@example.com", "password": "admin-demo-password"})[1]["token"]
+        assert status == 200
+        assert policy["replay"] == "monotonic_step"
+        admin = call(
+            url,
+            "POST",
+            "/api/v1/auth/sign-in",
+            {"email": "admin@example.com", "password": "admin-demo-password"},
+        )[1]["token"]
         groups = call(url, "GET", "/api/v1/admin/device-groups", token=admin)[1]
         for group in groups:
             if (group["version"], group["build"]) < ("4.3", 1575):
-                call(url, "PATCH", f"/api/v1/admin/device-groups/{group['id']}", {"build": 1575}, admin)
-        assert call(url, "PUT", "/api/v1/admin/settings", {"two_factor_required": True}, admin)[0] == 200
+                call(
+                    url,
+                    "PATCH",
+                    f"/api/v1/admin/device-groups/{group['id']}",
+                    {"build": 1575},
+                    admin,
+                )
+        assert (
+            call(url, "PUT", "/api/v1/admin/settings", {"two_factor_required": True}, admin)[0]
+            == 200
+        )
         status, signed = call(url, "POST", "/api/v1/auth/sign-in", agent)
-        assert status == 200 and signed["next"] == "enroll"
+        assert status == 200
+        assert signed["next"] == "enroll"
         token = signed["token"]
         assert call(url, "POST", "/api/v1/enrollment/start", token=token)[0] == 202
         mail = call(url, "GET", "/__harness__/mailbox?to=v5.agent@example.com")[1][-1]
-        assert call(url, "POST", "/api/v1/enrollment/email/verify", {"code": mail["code"]}, token)[0] == 200
+        assert (
+            call(url, "POST", "/api/v1/enrollment/email/verify", {"code": mail["code"]}, token)[0]
+            == 200
+        )
         key = call(url, "GET", "/api/v1/enrollment/device", token=token)[1]["manual_key"]
 
     with running(tmp_path) as (url, lines, _elapsed):
         assert "database already had data" in "\n".join(lines)
         # the token, the stage, the pending secret and the captured mail all survived
         status, me = call(url, "GET", "/api/v1/me", token=token)
-        assert status == 200 and me["stage"] == "connect_device"
+        assert status == 200
+        assert me["stage"] == "connect_device"
         assert call(url, "GET", "/api/v1/enrollment/device", token=token)[1]["manual_key"] == key
         assert len(call(url, "GET", "/__harness__/mailbox")[1]) == 1
         call(url, "PUT", "/__harness__/clock", {"now": T0})
         generator = CodeGenerator(decode_base32(key.replace(" ", "")))
-        status, confirmed = call(url, "POST", "/api/v1/enrollment/confirm", {"code": generator.code_at(T0)}, token)
-        assert status == 200 and confirmed["next"] == "done"
+        status, confirmed = call(
+            url, "POST", "/api/v1/enrollment/confirm", {"code": generator.code_at(T0)}, token
+        )
+        assert status == 200
+        assert confirmed["next"] == "done"
         assert call(url, "POST", "/api/v1/support-sessions", {}, confirmed["token"])[0] == 201

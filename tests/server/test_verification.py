@@ -20,7 +20,9 @@ def enrolled(api: Api) -> Enrolled:
     return done
 
 
-@pytest.mark.parametrize(("steps", "accepted"), [(-2, False), (-1, True), (0, True), (1, True), (2, False)])
+@pytest.mark.parametrize(
+    ("steps", "accepted"), [(-2, False), (-1, True), (0, True), (1, True), (2, False)]
+)
 def test_window_edges(api: Api, enrolled: Enrolled, steps: int, accepted: bool) -> None:
     partial = api.token(V5, expect="verify_otp")
     response = api.otp(partial, api.code(enrolled.generator, steps))
@@ -87,7 +89,8 @@ def test_same_code_twice_is_a_replay(api: Api, enrolled: Enrolled) -> None:
     code = api.code(enrolled.generator)
     assert api.otp(api.token(V5), code).status_code == 200
     response = api.otp(api.token(V5), code)
-    assert response.status_code == 401 and error_code(response) == "otp_reused"
+    assert response.status_code == 401
+    assert error_code(response) == "otp_reused"
     api.advance(15)  # same step, still inside the window: still a replay
     assert error_code(api.otp(api.token(V5), code)) == "otp_reused"
 
@@ -113,11 +116,13 @@ def test_throttling_holds_across_sessions(api: Api, enrolled: Enrolled) -> None:
         assert error_code(api.otp(token, wrong)) == "otp_invalid"
     # the sixth attempt, in yet another session, with the right code: locked
     response = api.otp(sessions[5], api.code(enrolled.generator))
-    assert response.status_code == 423 and error_code(response) == "otp_locked"
+    assert response.status_code == 423
+    assert error_code(response) == "otp_locked"
     assert response.headers["Retry-After"] == "300"
     # signing in again does not reset anything: sign-in itself answers 423 now
     response = api.sign_in(V5)
-    assert response.status_code == 423 and error_code(response) == "account_locked"
+    assert response.status_code == 423
+    assert error_code(response) == "account_locked"
     assert response.headers["Retry-After"] == "300"
     # and "set up a new mobile device" is closed while locked
     assert error_code(api.start(sessions[0])) == "otp_locked"
@@ -187,7 +192,8 @@ def test_never_more_than_100_consecutive_failures(api: Api, enrolled: Enrolled) 
     agent = next(a for a in agents if a["email"] == V5[0])
     assert agent["two_factor"]["locked"] is True
     unlocked = api.post(f"/api/v1/admin/agents/{agent['id']}/unlock", admin)
-    assert unlocked.status_code == 200 and unlocked.json["two_factor"]["locked"] is False
+    assert unlocked.status_code == 200
+    assert unlocked.json["two_factor"]["locked"] is False
     assert api.otp(api.token(V5), api.code(generator)).status_code == 200
     assert ADMIN
 
@@ -195,7 +201,8 @@ def test_never_more_than_100_consecutive_failures(api: Api, enrolled: Enrolled) 
 def test_policy_reports_the_defaults(api: Api) -> None:
     policy = api.get("/__harness__/policy").json
     assert policy["window"] == {"back": 1, "forward": 1}
-    assert policy["drift"]["tracking"] is True and policy["drift"]["max_steps"] == 2
+    assert policy["drift"]["tracking"] is True
+    assert policy["drift"]["max_steps"] == 2
     assert policy["replay"] == "monotonic_step"
     assert policy["throttle"]["max_failures"] == 5
     assert policy["throttle"]["lock_seconds"] == 300
@@ -208,7 +215,8 @@ def test_policy_reports_the_defaults(api: Api) -> None:
         "attempts_scope": policy["email_code"]["attempts_scope"],
         "resend_cooldown_seconds": 30,
     }
-    assert policy["totp"]["algorithm"] == "SHA1" and policy["totp"]["secret_bytes"] == 20
+    assert policy["totp"]["algorithm"] == "SHA1"
+    assert policy["totp"]["secret_bytes"] == 20
     assert policy["minimum_client"] == {"version": "4.3", "build": 1575}
     assert policy["sessions"]["on_two_factor_enabled"] == "demote"
 
@@ -223,7 +231,8 @@ def test_secret_length_follows_the_algorithm(
     token = api.token(V5)
     generator = api.to_connect_device(token)
     device = api.device(token).json
-    assert device["algorithm"] == algorithm and device["digits"] == 8
+    assert device["algorithm"] == algorithm
+    assert device["digits"] == 8
     from simulators.hotp import decode_base32
 
     assert len(decode_base32(device["manual_key"].replace(" ", ""))) == length
