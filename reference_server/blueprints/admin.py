@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..accounts import Caller, load_caller, require_second_factor, settings_row
@@ -197,7 +198,10 @@ def create_agent() -> tuple[Response, int]:
             password_failures=0,
         )
         db.add(agent)
-        db.flush()
+        try:
+            db.flush()
+        except IntegrityError:  # a concurrent create of the same email won the race
+            raise ApiError("email_taken") from None
         return jsonify(_agent_json(db, agent, now)), 201
 
 
