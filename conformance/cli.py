@@ -287,12 +287,29 @@ def run_command(
 
 
 def _render_reports(log_path: Path, out: Path) -> list[Path]:
-    import reports
+    from reports import write_reports
 
-    write = getattr(reports, "write_reports", None)
-    if write is None:
-        return []
-    return list(write(log_path, out).values())
+    return list(write_reports(log_path, out).values())
+
+
+@cli.command("report")
+@click.argument("log", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for the reports (default: the log's folder).",
+)
+def report_command(log: Path, out: Path | None) -> None:
+    """Render a result log (results.jsonl) as JSON, JUnit XML and HTML."""
+    from reports import ResultLogError, write_reports
+
+    try:
+        written = write_reports(log, out)
+    except (ResultLogError, OSError) as exc:
+        _fail(str(exc))
+    for path in written.values():
+        click.echo(f"wrote {path}")
 
 
 @cli.command(
