@@ -24,7 +24,7 @@ from .clock import ServerClock
 from .errors import register_error_handlers
 from .mail import EmbeddedSmtp, Mailer, ReceivedMail
 from .models import Base, CapturedMail, Setting
-from .policy import Policy, policy_from_mapping
+from .policy import Policy, PolicyError, policy_from_mapping
 from .security import Passwords, SecretBox, load_or_create_key
 
 log = logging.getLogger(__name__)
@@ -140,6 +140,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         policy = policy_from_mapping(policy)
     if settings["FAULTS"]:
         policy = replace(policy, faults=policy.faults | frozenset(settings["FAULTS"]))
+    if policy.faults and not settings["HARNESS"]:
+        # A deliberately broken server is a test instrument: never outside harness mode.
+        raise PolicyError(f"faults {sorted(policy.faults)} are allowed in harness mode only")
 
     clock = settings["CLOCK"] or ServerClock()
     app.config["CLOCK"] = clock

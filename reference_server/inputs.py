@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -99,6 +100,22 @@ def code_field(body: Mapping[str, Any], digits: int) -> str:
     if not isinstance(code, str) or len(code) != digits or not set(code) <= _DIGITS:
         raise ApiError("malformed_code", f"The code must be a string of {digits} ASCII digits.")
     return code
+
+
+def lenient_code(value: Any, digits: int) -> Any:
+    """What the "lenient_code_format" mutant makes of a code: numbers, spaces, any digits.
+
+    Only for that deliberately broken server; the reference server never calls it.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        return value
+    try:
+        digits_only = "".join(str(unicodedata.digit(c)) for c in value if not c.isspace())
+    except ValueError:
+        return value
+    return digits_only.zfill(digits)
 
 
 def finite_number(value: Any, name: str) -> float:

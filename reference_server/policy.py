@@ -31,6 +31,9 @@ KNOWN_FAULTS: Final = frozenset(
         "counter_32bit",
         "reusable_setup_code",
         "no_token_rotation",
+        "any_hash_accepted",
+        "lenient_code_format",
+        "short_secret",
     }
 )
 

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from .models import Agent, Device, Enrollment
 from .policy import Policy
 from .security import SecretBox
-from .totp import hotp, time_step
+from .totp import HASHES, hotp, time_step
 
 log = logging.getLogger(__name__)
 
@@ -90,9 +90,13 @@ def matching_steps(
         if step < 0:
             continue
         counter = step & 0xFFFFFFFF if policy.has("counter_32bit") else step
-        expected = hotp(secret, counter, digits=params.digits, algorithm=params.algorithm)
-        if hmac.compare_digest(expected, code):
-            found.append(step)
+        # The "any_hash_accepted" mutant also tries hashes the device was not given.
+        hashes = tuple(HASHES) if policy.has("any_hash_accepted") else (params.algorithm,)
+        for algorithm in hashes:
+            expected = hotp(secret, counter, digits=params.digits, algorithm=algorithm)
+            if hmac.compare_digest(expected, code):
+                found.append(step)
+                break
     return found
 
 
@@ -218,7 +222,8 @@ def verify_setup_code(
 
 def new_secret(policy: Policy) -> bytes:
     """A fresh TOTP secret as long as the HMAC output (RFC 6238 §5.1)."""
-    return secrets.token_bytes(policy.secret_bytes)
+    # The "short_secret" mutant hands out 80-bit secrets (RFC 4226 R6 wants 128+).
+    return secrets.token_bytes(10 if policy.has("short_secret") else policy.secret_bytes)
 
 
 class EmailCheck(enum.Enum):

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from ..accounts import active_device, issue_token, load_caller, two_factor_required
 from ..app import services
 from ..errors import ApiError
-from ..inputs import client_identity, code_field, fields, json_body
+from ..inputs import client_identity, code_field, fields, json_body, lenient_code
 from ..models import Agent
 from ..verification import Outcome, lock_remaining, verify_device_code
 
@@ -122,8 +122,10 @@ def second_factor() -> tuple[Response, int]:
         device = active_device(db, caller.agent.id)
         if device is None:
             raise ApiError("wrong_stage", "There is no device to check a code against; enroll.")
-        body = fields(json_body(), {"code": str})
-        code = code_field(body, device.digits)
+        raw = json_body()
+        if policy.has("lenient_code_format"):
+            raw = {**raw, "code": lenient_code(raw.get("code"), device.digits)}
+        code = code_field(fields(raw, {"code": str}), device.digits)
         secret = svc.box.decrypt(device.secret_encrypted)
         verdict = verify_device_code(db, caller.agent, device, secret, code, now, policy)
         if verdict.outcome is Outcome.ACCEPTED:
