@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from conformance.checks import HarnessError, Step
+from conformance.checks import CheckContext, HarnessError, Step
 from conformance.http import Exchange, HttpClient
 from conformance.target import Harness, Target
 from simulators.clock import Clock, ManualClock, SkewedClock
@@ -240,3 +240,15 @@ class Agent:
         if not step.expect_status(self.sign_in(), 200):
             return False
         return step.expect_status(self.submit_otp(device.code_now()), 200)
+
+
+def start_with_enrolled_agent(
+    ctx: CheckContext, *, requirements: tuple[str, ...] = ()
+) -> tuple[Agent, AuthenticatorDevice, Account]:
+    """The usual prologue: a fresh seed, then one agent enrolled with the RFC reference device."""
+    run = ctx.run
+    run.fresh_start()
+    agent, device = run.agent(), run.device()
+    with ctx.step("Enroll an agent with the RFC reference device", requirements) as step:
+        account = agent.enroll(device, step)
+    return agent, device, account

@@ -121,3 +121,13 @@ def register_error_handlers(app: Flask) -> None:
         # The traceback goes to the log (no request data in it); the client gets JSON.
         log.exception("unexpected server error: %s", type(error).__name__)
         return ApiError("internal_error").response()
+
+
+def otp_locked_error(retry_after: float | None) -> ApiError:
+    """423 ``otp_locked``: for a while (``Retry-After``), or until an admin unlocks (infinite)."""
+    forever = retry_after == float("inf")
+    return ApiError(
+        "otp_locked",
+        retry_after=None if retry_after is None or forever else retry_after,
+        unlock="admin" if forever else "wait",
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from conformance.checks import CheckContext, check
+from conformance.session import start_with_enrolled_agent
 from simulators.hotp import DIGEST_BYTES, HASHES, CodeGenerator
 
 #: Controlled instants after the check's base time, in increasing order (the
@@ -30,10 +31,7 @@ def codes_accepted_at_controlled_times(ctx: CheckContext) -> None:
     """The code the RFC algorithm computes for the server's own time is accepted,
     at step edges and beyond 32-bit time."""
     run = ctx.run
-    run.fresh_start()
-    agent, device = run.agent(), run.device()
-    with ctx.step("Enroll an agent with the RFC reference device", ("URI-09",)) as step:
-        account = agent.enroll(device, step)
+    agent, device, account = start_with_enrolled_agent(ctx, requirements=("URI-09",))
     for label, instant in CONTROLLED_TIMES:
         with ctx.step(f"Log in at {label}", ("ALG-05", "ALG-08"), on_failure="continue") as step:
             run.set_time(instant)
@@ -100,10 +98,7 @@ def provisioning_declares_parameters(ctx: CheckContext) -> None:
 def other_hash_refused(ctx: CheckContext) -> None:
     """A code made with the right secret but a different HMAC hash is refused."""
     run = ctx.run
-    run.fresh_start()
-    agent, device = run.agent(), run.device()
-    with ctx.step("Enroll an agent") as step:
-        account = agent.enroll(device, step)
+    agent, _, account = start_with_enrolled_agent(ctx)
     run.advance(120)
     with ctx.step("Sign in", ("SEC-09",)) as step:
         step.expect_status(agent.sign_in(), 200)
@@ -134,10 +129,7 @@ def code_format_is_strict(ctx: CheckContext) -> None:
     """The right code without its zero padding, as full-width digits, as a JSON
     number, or with spaces is refused as malformed."""
     run = ctx.run
-    run.fresh_start()
-    agent, device = run.agent(), run.device()
-    with ctx.step("Enroll an agent") as step:
-        agent.enroll(device, step)
+    agent, device, _ = start_with_enrolled_agent(ctx)
     run.advance(60)
     with ctx.step("Sign in") as step:
         step.expect_status(agent.sign_in(), 200)

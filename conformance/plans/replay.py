@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from conformance.checks import CheckContext, check
 from conformance.http import Exchange
+from conformance.session import start_with_enrolled_agent
 
 PARALLEL_SUBMISSIONS = 20
 
@@ -19,10 +20,7 @@ PARALLEL_SUBMISSIONS = 20
 def same_code_twice(ctx: CheckContext) -> None:
     """Log in with a code, sign in again within the same step and submit it again."""
     run = ctx.run
-    run.fresh_start()
-    agent, device = run.agent(), run.device()
-    with ctx.step("Enroll an agent") as step:
-        agent.enroll(device, step)
+    agent, device, _ = start_with_enrolled_agent(ctx)
     run.advance(60)
     code = device.code_now()
     with ctx.step("Log in with the current code", ("ALG-05",)) as step:
@@ -46,13 +44,10 @@ def older_step_after_newer(ctx: CheckContext) -> None:
     """With a forward window, accept the next step's code, then offer the current
     step's code, never used: the monotonic rule refuses it."""
     run = ctx.run
-    run.fresh_start()
     forward = int(run.policy.get("window", {}).get("forward", 0))
     if forward < 1:
         ctx.not_applicable("the declared window accepts no future step")
-    agent, device = run.agent(), run.device()
-    with ctx.step("Enroll an agent") as step:
-        account = agent.enroll(device, step)
+    agent, _, account = start_with_enrolled_agent(ctx)
     run.advance(90)
     now = run.clock.now()
     newer = account.code_at(now + account.period)
@@ -77,10 +72,7 @@ def parallel_race(ctx: CheckContext) -> None:
     """Twenty partial sessions submit the same valid code at once; replay
     protection must be atomic."""
     run = ctx.run
-    run.fresh_start()
-    agent, device = run.agent(), run.device()
-    with ctx.step("Enroll an agent") as step:
-        agent.enroll(device, step)
+    agent, device, _ = start_with_enrolled_agent(ctx)
     run.advance(60)
     tokens: list[str] = []
     with ctx.step(f"Open {PARALLEL_SUBMISSIONS} partial sessions") as step:
@@ -115,11 +107,8 @@ def parallel_race(ctx: CheckContext) -> None:
 def setup_code_not_reusable(ctx: CheckContext) -> None:
     """The code that confirmed enrollment cannot log in within the same step."""
     run = ctx.run
-    run.fresh_start()
-    agent, device = run.agent(), run.device()
-    with ctx.step("Enroll an agent") as step:
-        agent.enroll(device, step)
-        setup_code = step.record.evidence["setup_code"]
+    agent, _, _ = start_with_enrolled_agent(ctx)
+    setup_code = ctx.steps[-1].evidence["setup_code"]
     run.advance(1)
     with ctx.step("Sign in and submit the setup code", ("RPL-01",)) as step:
         step.evidence(code=setup_code)

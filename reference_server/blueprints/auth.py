@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from ..accounts import active_device, issue_token, load_caller, two_factor_required
 from ..app import services
-from ..errors import ApiError
+from ..errors import ApiError, otp_locked_error
 from ..inputs import client_identity, code_field, fields, json_body, lenient_code
 from ..models import Agent
 from ..verification import Outcome, lock_remaining, verify_device_code
@@ -144,12 +144,7 @@ def second_factor() -> tuple[Response, int]:
                 "next": "done",
             }
     if verdict.outcome is Outcome.LOCKED:
-        retry = verdict.retry_after
-        raise ApiError(
-            "otp_locked",
-            retry_after=None if retry is None or retry == float("inf") else retry,
-            unlock="admin" if retry == float("inf") else "wait",
-        )
+        raise otp_locked_error(verdict.retry_after)
     if verdict.outcome is not Outcome.ACCEPTED:
         log.info("sign-in code refused: %s", verdict.outcome.value)
         raise ApiError(verdict.outcome.value)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from ..accounts import Caller, end_tokens, issue_token, load_caller, mask_email
 from ..app import Services, services
-from ..errors import ApiError
+from ..errors import ApiError, otp_locked_error
 from ..inputs import code_field, fields, json_body
 from ..mail import MailError
 from ..models import Device, Enrollment
@@ -283,12 +283,7 @@ def confirm() -> Response:
                 "next": "done",
             }
     if verdict.outcome is Outcome.LOCKED:
-        retry = verdict.retry_after
-        raise ApiError(
-            "otp_locked",
-            retry_after=None if retry is None or retry == float("inf") else retry,
-            unlock="admin" if retry == float("inf") else "wait",
-        )
+        raise otp_locked_error(verdict.retry_after)
     if verdict.outcome is not Outcome.ACCEPTED:
         log.info("setup code refused")
         raise ApiError("otp_invalid")
