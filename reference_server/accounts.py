@@ -133,3 +133,11 @@ def mask_email(email: str) -> str:
     """``alice@example.com`` → ``a***@example.com``."""
     local, _, domain = email.partition("@")
     return f"{local[:1]}***@{domain}"
+
+
+def full_token_answer(db: Session, agent: Agent, *, now: float, policy: Policy) -> dict[str, str]:
+    """The answer once the second factor is done: a new full token, and ``next: done``."""
+    token = issue_token(
+        db, agent, kind="full", stage="done", second_factor=True, now=now, policy=policy
+    )
+    return {"token": token, "next": "done"}

@@ -8,7 +8,13 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, request
 from sqlalchemy import func, select
 
-from ..accounts import active_device, issue_token, load_caller, two_factor_required
+from ..accounts import (
+    active_device,
+    full_token_answer,
+    issue_token,
+    load_caller,
+    two_factor_required,
+)
 from ..app import services
 from ..errors import ApiError, otp_locked_error
 from ..inputs import client_identity, code_field, fields, json_body, lenient_code
@@ -131,18 +137,7 @@ def second_factor() -> tuple[Response, int]:
         if verdict.outcome is Outcome.ACCEPTED:
             if not policy.has("no_token_rotation"):
                 caller.token.ended_at = now
-            answer = {
-                "token": issue_token(
-                    db,
-                    caller.agent,
-                    kind="full",
-                    stage="done",
-                    second_factor=True,
-                    now=now,
-                    policy=policy,
-                ),
-                "next": "done",
-            }
+            answer = full_token_answer(db, caller.agent, now=now, policy=policy)
     if verdict.outcome is Outcome.LOCKED:
         raise otp_locked_error(verdict.retry_after)
     if verdict.outcome is not Outcome.ACCEPTED:

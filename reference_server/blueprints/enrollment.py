@@ -19,7 +19,7 @@ from flask import Blueprint, Response, g, jsonify
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ..accounts import Caller, end_tokens, issue_token, load_caller, mask_email
+from ..accounts import Caller, end_tokens, full_token_answer, load_caller, mask_email
 from ..app import Services, services
 from ..errors import ApiError, otp_locked_error
 from ..inputs import code_field, fields, json_body
@@ -270,18 +270,7 @@ def confirm() -> Response:
             if not policy.has("no_token_rotation"):
                 # A new device ends every other session of the agent (declared choice).
                 end_tokens(db, caller.agent.id, now)
-            answer = {
-                "token": issue_token(
-                    db,
-                    caller.agent,
-                    kind="full",
-                    stage="done",
-                    second_factor=True,
-                    now=now,
-                    policy=policy,
-                ),
-                "next": "done",
-            }
+            answer = full_token_answer(db, caller.agent, now=now, policy=policy)
     if verdict.outcome is Outcome.LOCKED:
         raise otp_locked_error(verdict.retry_after)
     if verdict.outcome is not Outcome.ACCEPTED:
