@@ -42,6 +42,40 @@ class RunSummary:
     log_path: Path
 
 
+def start_log(
+    log_path: Path,
+    run: RunContext,
+    checks: list[CheckSpec],
+    *,
+    expectations_file: str | None = None,
+) -> ResultLog:
+    """Open the result log and write its run record (the target's variant included)."""
+    log = ResultLog(log_path)
+    algorithm, digits, period = run.totp_parameters
+    log.start(
+        command="run",
+        target=run.target.describe(),
+        plans=list(dict.fromkeys(spec.plan for spec in checks)),
+        variant={"algorithm": algorithm, "digits": digits, "period": period},
+        expectations_file=expectations_file,
+    )
+    return log
+
+
+def run_check(run: RunContext, spec: CheckSpec) -> CheckResult:
+    """Run one check; one that needs harness endpoints the target lacks is skipped."""
+    if spec.needs_harness and run.target.harness is None:
+        return CheckResult(
+            spec,
+            Outcome.SKIPPED,
+            "the target has no /__harness__ endpoints (clock, mailbox, reset)",
+            [],
+            0.0,
+            0.0,
+        )
+    return spec.execute(run)
+
+
 def run_checks(
     target: Target,
     checks: list[CheckSpec],
@@ -54,28 +88,10 @@ def run_checks(
     """Run ``checks`` one after the other, each from a fresh state when the target allows."""
     expectations = expectations or {}
     run = RunContext(target)
-    log = ResultLog(log_path)
-    algorithm, digits, period = run.totp_parameters
-    log.start(
-        command="run",
-        target=target.describe(),
-        plans=list(dict.fromkeys(spec.plan for spec in checks)),
-        variant={"algorithm": algorithm, "digits": digits, "period": period},
-        expectations_file=expectations_file,
-    )
+    log = start_log(log_path, run, checks, expectations_file=expectations_file)
     results: list[CheckResult] = []
     for index, spec in enumerate(checks, 1):
-        if spec.needs_harness and target.harness is None:
-            result = CheckResult(
-                spec,
-                Outcome.SKIPPED,
-                "the target has no /__harness__ endpoints (clock, mailbox, reset)",
-                [],
-                0.0,
-                0.0,
-            )
-        else:
-            result = spec.execute(run)
+        result = run_check(run, spec)
         results.append(result)
         log.check(result, expectations.get(spec.id))
         if progress:
