@@ -96,6 +96,7 @@ def end_tokens(db: Session, agent_id: int, now: float, *, keep: int | None = Non
 
 
 def bearer_token() -> str:
+    """The token of the ``Authorization: Bearer`` header, or 401 ``unauthenticated``."""
     header = request.headers.get("Authorization", "")
     scheme, _, value = header.strip().partition(" ")
     value = value.strip()
@@ -104,9 +105,14 @@ def bearer_token() -> str:
     return value
 
 
-def load_caller(db: Session, now: float) -> Caller:
-    """The live token of this request and its agent, or 401 ``unauthenticated``."""
-    digest = token_digest(bearer_token())
+def load_caller(db: Session, token_value: str, now: float) -> Caller:
+    """The live token ``token_value`` and its agent, or 401 ``unauthenticated``.
+
+    The JSON API passes ``bearer_token()``, the pages the session cookie.
+    """
+    if not token_value or len(token_value) > 512:
+        raise ApiError("unauthenticated")
+    digest = token_digest(token_value)
     token = db.scalar(select(Token).where(Token.token_hash == digest))
     if token is None or token.ended_at is not None or token.expires_at <= now:
         raise ApiError("unauthenticated")

@@ -1,223 +1,55 @@
-"""Admin: the account-wide 2FA setting (version-gated), device groups, agents."""
+"""Admin over JSON: the 2FA setting, device groups, agents (``flow.admin``)."""
 
 from __future__ import annotations
 
-from typing import Any
+from functools import partial
 
 from flask import Blueprint, Response, jsonify
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
-from ..accounts import Caller, load_caller, require_second_factor, settings_row
-from ..app import Services, services
-from ..errors import ApiError
-from ..inputs import (
-    email_field,
-    fields,
-    json_body,
-    name_field,
-    password_field,
-    role_field,
-    seat_field,
-)
-from ..models import Agent, DeviceGroup
-from ..seed import group_json, minimum_json, outdated_groups
-from ..versions import Version, VersionError, parse_group_version
-from .auth import describe_agent
+from .. import flow
+from ..accounts import bearer_token
+from ..app import services
+from ..inputs import json_body
 
 bp = Blueprint("admin", __name__, url_prefix="/api/v1/admin")
-
-#: Ids are 32-bit (larger path values are simply not found, never a database error).
-MAX_ID = 2**31
-
-
-def _admin(db: Session, svc: Services) -> Caller:
-    caller = load_caller(db, svc.clock.now())
-    require_second_factor(db, caller)
-    if caller.agent.role != "admin":
-        raise ApiError("forbidden")
-    return caller
-
-
-def valid_agent(item: Any) -> dict[str, Any]:
-    """``{email, password, seat, role}`` checked and normalised (400 otherwise)."""
-    if not isinstance(item, dict):
-        raise ApiError("malformed_request", "An agent is a JSON object.")
-    body = fields(item, {"email": str, "password": str, "seat": str, "role": str})
-    return {
-        "email": email_field(body["email"]),
-        "password": password_field(body["password"]),
-        "seat": seat_field(body["seat"]),
-        "role": role_field(body["role"]),
-    }
-
-
-def valid_version(version: str, build: int) -> Version:
-    try:
-        return parse_group_version(version, build)
-    except VersionError as exc:
-        raise ApiError("malformed_version", str(exc)) from None
-
-
-def valid_group(item: Any) -> dict[str, Any]:
-    """``{name, version: "4.3", build: 1575}`` checked (400 otherwise)."""
-    if not isinstance(item, dict):
-        raise ApiError("malformed_request", "A device group is a JSON object.")
-    body = fields(item, {"name": str, "version": str, "build": int})
-    valid_version(body["version"], body["build"])
-    return {"name": name_field(body["name"]), "version": body["version"], "build": body["build"]}
-
-
-def _settings_json(db: Session, svc: Services) -> dict[str, Any]:
-    return {
-        "two_factor_required": settings_row(db).two_factor_required,
-        "minimum_client": minimum_json(svc.policy),
-    }
-
-
-def _below_minimum(svc: Services, version: Version) -> ApiError:
-    minimum = svc.policy.minimum_client
-    return ApiError(
-        "device_group_below_minimum",
-        f"While 2FA is required a device group must be at {minimum} or later, not {version}.",
-        minimum=minimum_json(svc.policy),
-    )
 
 
 @bp.get("/settings")
 def get_settings() -> Response:
-    svc = services()
-    with svc.sessions.begin() as db:
-        _admin(db, svc)
-        return jsonify(_settings_json(db, svc))
+    return jsonify(flow.get_settings(services(), bearer_token()))
 
 
 @bp.put("/settings")
 def put_settings() -> Response:
-    svc = services()
-    with svc.sessions.begin() as db:
-        _admin(db, svc)
-        body = fields(json_body(), {"two_factor_required": bool})
-        wanted = body["two_factor_required"]
-        if wanted and not svc.policy.has("no_version_gating"):
-            groups = list(db.scalars(select(DeviceGroup).order_by(DeviceGroup.id)))
-            stale = outdated_groups(groups, svc.policy)
-            if stale:
-                names = ", ".join(g.name for g in stale)
-                raise ApiError(
-                    "device_groups_outdated",
-                    f"These device groups are below the minimum version and build: {names}.",
-                    groups=[group_json(g) for g in stale],
-                    minimum=minimum_json(svc.policy),
-                )
-        settings_row(db).two_factor_required = wanted
-        return jsonify(_settings_json(db, svc))
+    return jsonify(flow.put_settings(services(), bearer_token(), json_body))
 
 
 @bp.get("/device-groups")
 def list_groups() -> Response:
-    svc = services()
-    with svc.sessions.begin() as db:
-        _admin(db, svc)
-        groups = db.scalars(select(DeviceGroup).order_by(DeviceGroup.id))
-        return jsonify([group_json(g) for g in groups])
+    return jsonify(flow.list_groups(services(), bearer_token()))
 
 
 @bp.post("/device-groups")
 def create_group() -> tuple[Response, int]:
-    svc = services()
-    with svc.sessions.begin() as db:
-        _admin(db, svc)
-        item = valid_group(json_body())
-        version = valid_version(item["version"], item["build"])
-        gated = settings_row(db).two_factor_required and not svc.policy.has("no_version_gating")
-        if gated and version < svc.policy.minimum_client:
-            raise _below_minimum(svc, version)
-        group = DeviceGroup(**item)
-        db.add(group)
-        db.flush()
-        return jsonify(group_json(group)), 201
+    return jsonify(flow.create_group(services(), bearer_token(), json_body)), 201
 
 
 @bp.patch("/device-groups/<int:group_id>")
 def update_group(group_id: int) -> Response:
-    svc = services()
-    with svc.sessions.begin() as db:
-        _admin(db, svc)
-        body = fields(json_body(), {}, {"version": str, "build": int})
-        group = db.get(DeviceGroup, group_id) if group_id < MAX_ID else None
-        if group is None:
-            raise ApiError("not_found", "There is no device group with this id.")
-        version_text = body.get("version", group.version)
-        build = body.get("build", group.build)
-        version = valid_version(version_text, build)
-        gated = settings_row(db).two_factor_required and not svc.policy.has("no_version_gating")
-        if gated and version < svc.policy.minimum_client:
-            raise _below_minimum(svc, version)
-        group.version = version_text
-        group.build = build
-        return jsonify(group_json(group))
-
-
-def _agent_json(db: Session, agent: Agent, now: float) -> dict[str, Any]:
-    described = describe_agent(db, agent)
-    locked = agent.otp_disabled or (agent.otp_locked_until or 0) > now
-    described["id"] = agent.id
-    described["two_factor"]["locked"] = locked
-    return described
+    return jsonify(flow.update_group(services(), bearer_token(), group_id, json_body))
 
 
 @bp.get("/agents")
 def list_agents() -> Response:
-    svc = services()
-    with svc.sessions.begin() as db:
-        _admin(db, svc)
-        now = svc.clock.now()
-        agents = db.scalars(select(Agent).order_by(Agent.id))
-        return jsonify([_agent_json(db, a, now) for a in agents])
+    return jsonify(flow.list_agents(services(), bearer_token()))
 
 
 @bp.post("/agents")
 def create_agent() -> tuple[Response, int]:
-    svc = services()
-    with svc.sessions.begin() as db:
-        _admin(db, svc)
-        item = valid_agent(json_body())
-        if db.scalar(select(Agent.id).where(func.lower(Agent.email) == item["email"])):
-            raise ApiError("email_taken")
-        now = svc.clock.now()
-        agent = Agent(
-            email=item["email"],
-            password_hash=svc.passwords.hash(item["password"]),
-            seat=item["seat"],
-            role=item["role"],
-            created_at=now,
-            otp_failures=0,
-            otp_disabled=False,
-            password_failures=0,
-        )
-        db.add(agent)
-        try:
-            db.flush()
-        except IntegrityError:  # a concurrent create of the same email won the race
-            raise ApiError("email_taken") from None
-        return jsonify(_agent_json(db, agent, now)), 201
+    return jsonify(flow.create_agent(services(), bearer_token(), json_body)), 201
 
 
 @bp.post("/agents/<int:agent_id>/unlock")
 def unlock_agent(agent_id: int) -> Response:
-    """Clear an agent's second-factor and password locks (needed after the hard limit)."""
-    svc = services()
-    with svc.sessions.begin() as db:
-        _admin(db, svc)
-        fields(json_body(optional=True), {})
-        agent = db.get(Agent, agent_id) if agent_id < MAX_ID else None
-        if agent is None:
-            raise ApiError("not_found", "There is no agent with this id.")
-        agent.otp_failures = 0
-        agent.otp_locked_until = None
-        agent.otp_disabled = False
-        agent.password_failures = 0
-        agent.password_locked_until = None
-        return jsonify(_agent_json(db, agent, svc.clock.now()))
+    body = partial(json_body, optional=True)
+    return jsonify(flow.unlock_agent(services(), bearer_token(), agent_id, body))

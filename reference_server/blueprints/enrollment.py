@@ -1,220 +1,48 @@
-"""Enrollment, as the seed describes it.
-
-enrollment message → email verification (6-digit code over SMTP) → connect
-device (otpauth URI, QR, manual key) → confirm with a setup code → done. The
-same wizard serves "Set up a new mobile device" from the code prompt: the new
-device replaces the old one only when it is confirmed.
-"""
+"""Enrollment over JSON: a thin front end over ``flow.enrollment``."""
 
 from __future__ import annotations
 
 import base64
-import io
-import logging
-from typing import Any
-from urllib.parse import quote, urlencode
+from functools import partial
 
-import segno
 from flask import Blueprint, Response, g, jsonify
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
 
-from ..accounts import Caller, end_tokens, full_token_answer, load_caller, mask_email
-from ..app import Services, services
-from ..errors import ApiError, otp_locked_error
-from ..inputs import code_field, fields, json_body
-from ..mail import MailError
-from ..models import Device, Enrollment
-from ..security import new_email_code
-from ..totp import b32, grouped
-from ..verification import (
-    EmailCheck,
-    Outcome,
-    check_email_code,
-    lock_remaining,
-    new_secret,
-    verify_setup_code,
-)
-
-log = logging.getLogger(__name__)
+from .. import flow
+from ..accounts import bearer_token
+from ..app import services
+from ..inputs import json_body
 
 bp = Blueprint("enrollment", __name__, url_prefix="/api/v1/enrollment")
 
-EMAIL_SUBJECT = "Email Verification"
-
-
-def _pending(db: Session, caller: Caller, status: str) -> Enrollment:
-    """The enrollment this token drives, in ``status``; else 409 ``wrong_stage``."""
-    enrollment = db.scalar(
-        select(Enrollment)
-        .where(Enrollment.token_id == caller.token.id, Enrollment.status == status)
-        .order_by(Enrollment.id.desc())
-        .limit(1)
-    )
-    if caller.token.stage != status or enrollment is None:
-        raise ApiError("wrong_stage", f"This token is not at the {status} step of enrollment.")
-    return enrollment
-
-
-def _cooldown(svc: Services, last_sent: float | None, now: float) -> None:
-    cooldown = svc.policy.email_code_resend_cooldown_seconds
-    if last_sent is not None and now - last_sent < cooldown:
-        raise ApiError("resend_too_soon", retry_after=cooldown - (now - last_sent))
-
-
-def _mail_code(svc: Services, caller: Caller) -> str:
-    """Mail a new code *before* any write of this request.
-
-    On SQLite a write would hold the database lock while the embedded SMTP
-    server (same process) stores the captured mail; and if the mail cannot be
-    sent, nothing has changed yet.
-    """
-    code = new_email_code(svc.policy.email_code_digits)
-    if svc.mailer is None:
-        raise ApiError("email_unavailable", "No SMTP server is configured.")
-    minutes = max(1, svc.policy.email_code_ttl_seconds // 60)
-    body = (
-        "Hello,\n\n"
-        "Use this code to verify your email address and continue setting up "
-        "two-factor authentication for Remote Support:\n\n"
-        f"    {code}\n\n"
-        f"The code expires in {minutes} minutes. If you did not ask for it, "
-        "someone may know your password: change it and tell your admin.\n"
-    )
-    try:
-        svc.mailer.send(caller.agent.email, EMAIL_SUBJECT, body)
-    except MailError:
-        log.warning("verification email could not be sent")
-        raise ApiError("email_unavailable") from None
-    return code
-
-
-def _store_code(
-    svc: Services, caller: Caller, enrollment: Enrollment, code: str, now: float
-) -> None:
-    """The new code replaces the previous one, which stops working."""
-    enrollment.email_code_hash = svc.box.code_digest(code)
-    enrollment.email_code_expires_at = now + svc.policy.email_code_ttl_seconds
-    enrollment.email_attempts = 0
-    caller.agent.last_email_sent_at = now
+#: Pixels per QR module of the API's PNG.
+QR_SCALE = 5
 
 
 @bp.post("/start")
 def start() -> tuple[Response, int]:
-    svc = services()
-    with svc.sessions.begin() as db:
-        now = svc.clock.now()
-        caller = load_caller(db, now)
-        fields(json_body(optional=True), {})
-        if caller.token.stage == "verify_otp" and lock_remaining(caller.agent, now) is not None:
-            locked_for = lock_remaining(caller.agent, now)
-            raise ApiError(
-                "otp_locked",
-                "The second factor is locked; a new device cannot be set up now.",
-                retry_after=None if locked_for == float("inf") else locked_for,
-            )
-        _cooldown(svc, caller.agent.last_email_sent_at, now)
-        code = _mail_code(svc, caller)
-        # Only one enrollment per agent at a time: starting again abandons the others.
-        db.execute(
-            update(Enrollment)
-            .where(
-                Enrollment.agent_id == caller.agent.id,
-                Enrollment.status.in_(("verify_email", "connect_device")),
-            )
-            .values(status="abandoned", email_code_hash=None, secret_encrypted=None)
-        )
-        enrollment = Enrollment(
-            agent_id=caller.agent.id,
-            token_id=caller.token.id,
-            status="verify_email",
-            created_at=now,
-            algorithm=svc.policy.totp_algorithm,
-            digits=svc.policy.totp_digits,
-            period=svc.policy.totp_period,
-        )
-        db.add(enrollment)
-        caller.token.stage = "verify_email"
-        _store_code(svc, caller, enrollment, code, now)
-        sent_to = mask_email(caller.agent.email)
-    log.info("enrollment started; verification email sent")
-    return jsonify({"next": "verify_email", "sent_to": sent_to}), 202
+    body = partial(json_body, optional=True)
+    return jsonify(flow.start_enrollment(services(), bearer_token(), body)), 202
 
 
 @bp.post("/email/resend")
 def resend() -> tuple[Response, int]:
-    svc = services()
-    with svc.sessions.begin() as db:
-        now = svc.clock.now()
-        caller = load_caller(db, now)
-        fields(json_body(optional=True), {})
-        enrollment = _pending(db, caller, "verify_email")
-        _cooldown(svc, caller.agent.last_email_sent_at, now)
-        _store_code(svc, caller, enrollment, _mail_code(svc, caller), now)
-        sent_to = mask_email(caller.agent.email)
-    return jsonify({"next": "verify_email", "sent_to": sent_to}), 202
+    body = partial(json_body, optional=True)
+    return jsonify(flow.resend_email(services(), bearer_token(), body)), 202
 
 
 @bp.post("/email/verify")
 def verify_email() -> Response:
-    svc = services()
-    with svc.sessions.begin() as db:
-        now = svc.clock.now()
-        caller = load_caller(db, now)
-        enrollment = _pending(db, caller, "verify_email")
-        code = code_field(fields(json_body(), {"code": str}), svc.policy.email_code_digits)
-        result = check_email_code(db, enrollment, code, now, svc.policy, svc.box)
-        if result is EmailCheck.ACCEPTED:
-            enrollment.status = "connect_device"
-            if not svc.policy.has("reusable_email_code"):
-                enrollment.email_code_hash = None
-            enrollment.secret_encrypted = svc.box.encrypt(new_secret(svc.policy))
-            caller.token.stage = "connect_device"
-    if result is not EmailCheck.ACCEPTED:
-        log.info("email code refused: %s", result.value)
-        raise ApiError(result.value)
+    flow.verify_email(services(), bearer_token(), json_body)
     return jsonify({"next": "connect_device"})
-
-
-def provisioning(svc: Services, email: str, enrollment: Enrollment) -> dict[str, Any]:
-    """The otpauth URI and the ways to show it (Key Uri Format, issuer prefix and parameter)."""
-    assert enrollment.secret_encrypted is not None
-    key = b32(svc.box.decrypt(enrollment.secret_encrypted))
-    issuer = svc.policy.totp_issuer
-    label = f"{quote(issuer, safe='')}:{quote(email, safe='')}"
-    query = urlencode(
-        {
-            "secret": key,
-            "issuer": issuer,
-            "algorithm": enrollment.algorithm,
-            "digits": enrollment.digits,
-            "period": enrollment.period,
-        },
-        quote_via=quote,
-    )
-    return {
-        "otpauth_uri": f"otpauth://totp/{label}?{query}",
-        "manual_key": grouped(key),
-        "issuer": issuer,
-        "account": email,
-        "algorithm": enrollment.algorithm,
-        "digits": enrollment.digits,
-        "period": enrollment.period,
-    }
 
 
 @bp.get("/device")
 def device() -> Response:
-    svc = services()
-    with svc.sessions.begin() as db:
-        caller = load_caller(db, svc.clock.now())
-        enrollment = _pending(db, caller, "connect_device")
-        answer = provisioning(svc, caller.agent.email, enrollment)
-    if g.client.kind != "mobile":
-        # Mobile apps get no QR: the authenticator is on the same phone, so the key is typed.
-        png = io.BytesIO()
-        segno.make(answer["otpauth_uri"], error="m").save(png, kind="png", scale=5, border=4)
-        answer["qr_png_base64"] = base64.b64encode(png.getvalue()).decode("ascii")
+    mobile = g.client.kind == "mobile"
+    answer = flow.device_details(services(), bearer_token(), mobile=mobile, qr_scale=QR_SCALE)
+    png = answer.pop("qr_png")
+    if png is not None:
+        answer["qr_png_base64"] = base64.b64encode(png).decode("ascii")
     response = jsonify(answer)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
@@ -223,58 +51,4 @@ def device() -> Response:
 
 @bp.post("/confirm")
 def confirm() -> Response:
-    svc = services()
-    policy = svc.policy
-    answer: dict[str, Any] = {}
-    with svc.sessions.begin() as db:
-        now = svc.clock.now()
-        caller = load_caller(db, now)
-        enrollment = _pending(db, caller, "connect_device")
-        code = code_field(fields(json_body(), {"code": str}), enrollment.digits)
-        assert enrollment.secret_encrypted is not None
-        secret = svc.box.decrypt(enrollment.secret_encrypted)
-        verdict = verify_setup_code(db, caller.agent, enrollment, secret, code, now, policy)
-        if verdict.outcome is Outcome.ACCEPTED:
-            claimed = db.execute(
-                update(Enrollment)
-                .where(Enrollment.id == enrollment.id, Enrollment.status == "connect_device")
-                .values(status="confirmed", secret_encrypted=None)
-                .execution_options(synchronize_session=False)
-            )
-            if not getattr(claimed, "rowcount", 0):
-                raise ApiError("wrong_stage", "This enrollment was already confirmed.")
-            if not policy.has("old_device_survives"):
-                db.execute(
-                    update(Device)
-                    .where(Device.agent_id == caller.agent.id, Device.status == "active")
-                    .values(status="retired", retired_at=now)
-                )
-            used_step = verdict.step
-            if policy.has("reusable_setup_code") and used_step is not None:
-                used_step -= 1
-            db.add(
-                Device(
-                    agent_id=caller.agent.id,
-                    status="active",
-                    secret_encrypted=svc.box.encrypt(secret),
-                    algorithm=enrollment.algorithm,
-                    digits=enrollment.digits,
-                    period=enrollment.period,
-                    enrolled_at=now,
-                    # The setup code's step counts as used: signing in needs a new code.
-                    last_step=used_step,
-                    drift=verdict.drift,
-                )
-            )
-            caller.agent.otp_disabled = False
-            if not policy.has("no_token_rotation"):
-                # A new device ends every other session of the agent (declared choice).
-                end_tokens(db, caller.agent.id, now)
-            answer = full_token_answer(db, caller.agent, now=now, policy=policy)
-    if verdict.outcome is Outcome.LOCKED:
-        raise otp_locked_error(verdict.retry_after)
-    if verdict.outcome is not Outcome.ACCEPTED:
-        log.info("setup code refused")
-        raise ApiError("otp_invalid")
-    log.info("device confirmed; previous device retired")
-    return jsonify(answer)
+    return jsonify(flow.confirm(services(), bearer_token(), json_body))

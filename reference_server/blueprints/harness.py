@@ -15,10 +15,10 @@ from sqlalchemy import delete, func, select
 
 from ..app import services
 from ..errors import ApiError
+from ..flow import valid_agent, valid_group
 from ..inputs import fields, finite_number, json_body
 from ..models import CapturedMail
 from ..seed import DEMO_SEED, load_seed
-from .admin import valid_agent, valid_group
 
 bp = Blueprint("harness", __name__, url_prefix="/__harness__")
 

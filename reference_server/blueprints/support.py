@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import Blueprint, Response, jsonify
 
-from ..accounts import load_caller, require_second_factor
+from .. import flow
+from ..accounts import bearer_token
 from ..app import services
-from ..inputs import fields, json_body
-from ..models import SupportSession
-from ..security import new_join_code
+from ..inputs import json_body
 
 bp = Blueprint("support", __name__, url_prefix="/api/v1")
 
 
 @bp.post("/support-sessions")
 def host() -> tuple[Response, int]:
-    svc = services()
-    with svc.sessions.begin() as db:
-        now = svc.clock.now()
-        caller = load_caller(db, now)
-        require_second_factor(db, caller)
-        fields(json_body(optional=True), {})
-        session = SupportSession(
-            agent_id=caller.agent.id, join_code=new_join_code(), created_at=now
-        )
-        db.add(session)
-        db.flush()
-        answer = {"id": session.id, "join_code": session.join_code}
-    return jsonify(answer), 201
+    body = partial(json_body, optional=True)
+    return jsonify(flow.host_support_session(services(), bearer_token(), body)), 201

@@ -1,0 +1,182 @@
+"""Sign-in, the second factor, sign-out, who am I, and hosting a support session."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..accounts import (
+    active_device,
+    full_token_answer,
+    issue_token,
+    load_caller,
+    require_second_factor,
+    two_factor_required,
+)
+from ..app import Services
+from ..errors import ApiError, otp_locked_error
+from ..inputs import code_field, fields, lenient_code
+from ..models import Agent, SupportSession
+from ..security import new_join_code
+from ..verification import Outcome, lock_remaining, verify_device_code
+from .base import Body, TokenAnswer
+
+log = logging.getLogger(__name__)
+
+
+def sign_in(svc: Services, email: str, password: str) -> TokenAnswer:
+    """Check the password; a full token (no 2FA for this agent) or a partial one."""
+    email = email.strip().lower()
+    if len(email) > 254 or len(password) > 1024:
+        raise ApiError("malformed_request", "The email address or password is too long.")
+    policy = svc.policy
+    failure: ApiError | None = None
+    answer: TokenAnswer | None = None
+    with svc.sessions.begin() as db:
+        now = svc.clock.now()
+        agent = db.scalar(select(Agent).where(func.lower(Agent.email) == email))
+        if agent is not None and (agent.password_locked_until or 0) > now:
+            raise ApiError(
+                "account_locked",
+                "Too many wrong passwords; sign-in is locked for a while.",
+                retry_after=(agent.password_locked_until or now) - now,
+            )
+        if not svc.passwords.verify(agent.password_hash if agent else None, password):
+            if agent is not None:
+                agent.password_failures += 1
+                if agent.password_failures % policy.password_max_failures == 0:
+                    agent.password_locked_until = now + policy.password_lock_seconds
+            failure = ApiError("invalid_credentials")
+        else:
+            assert agent is not None
+            agent.password_failures = 0
+            agent.password_locked_until = None
+            if two_factor_required(db, agent):
+                locked_for = lock_remaining(agent, now)
+                if locked_for is not None:
+                    failure = ApiError(
+                        "account_locked",
+                        "Too many wrong codes; the second factor is locked.",
+                        retry_after=None if locked_for == float("inf") else locked_for,
+                        unlock="admin" if locked_for == float("inf") else "wait",
+                    )
+                else:
+                    stage = "verify_otp" if active_device(db, agent.id) else "enroll"
+                    token = issue_token(
+                        db,
+                        agent,
+                        kind="partial",
+                        stage=stage,
+                        second_factor=False,
+                        now=now,
+                        policy=policy,
+                    )
+                    answer = {"token": token, "next": stage}
+            else:
+                token = issue_token(
+                    db,
+                    agent,
+                    kind="full",
+                    stage="done",
+                    second_factor=False,
+                    now=now,
+                    policy=policy,
+                )
+                answer = {"token": token, "next": "done"}
+    if failure is not None:
+        raise failure
+    assert answer is not None
+    log.info("sign-in: password accepted, next step %s", answer["next"])
+    return answer
+
+
+def submit_code(svc: Services, token: str, body: Body) -> TokenAnswer:
+    """The sign-in code of the active device; a new full token ends the partial one."""
+    policy = svc.policy
+    answer: TokenAnswer | None = None
+    with svc.sessions.begin() as db:
+        now = svc.clock.now()
+        caller = load_caller(db, token, now)
+        if caller.full or caller.token.stage != "verify_otp":
+            raise ApiError("wrong_stage", "This token is not waiting for a sign-in code.")
+        device = active_device(db, caller.agent.id)
+        if device is None:
+            raise ApiError("wrong_stage", "There is no device to check a code against; enroll.")
+        raw = dict(body())
+        if policy.has("lenient_code_format"):
+            raw = {**raw, "code": lenient_code(raw.get("code"), device.digits)}
+        code = code_field(fields(raw, {"code": str}), device.digits)
+        secret = svc.box.decrypt(device.secret_encrypted)
+        verdict = verify_device_code(db, caller.agent, device, secret, code, now, policy)
+        if verdict.outcome is Outcome.ACCEPTED:
+            if not policy.has("no_token_rotation"):
+                caller.token.ended_at = now
+            issued = full_token_answer(db, caller.agent, now=now, policy=policy)
+            answer = TokenAnswer(token=issued["token"], next=issued["next"])
+    if verdict.outcome is Outcome.LOCKED:
+        raise otp_locked_error(verdict.retry_after)
+    if verdict.outcome is not Outcome.ACCEPTED:
+        log.info("sign-in code refused: %s", verdict.outcome.value)
+        raise ApiError(verdict.outcome.value)
+    log.info("sign-in code accepted")
+    assert answer is not None
+    return answer
+
+
+def sign_out(svc: Services, token: str, body: Body) -> None:
+    """End the token."""
+    with svc.sessions.begin() as db:
+        now = svc.clock.now()
+        caller = load_caller(db, token, now)
+        fields(body(), {})
+        caller.token.ended_at = now
+
+
+def me(svc: Services, token: str) -> dict[str, Any]:
+    """The caller as ``/me`` shows it: email, role, seat, stage, two-factor state."""
+    with svc.sessions.begin() as db:
+        caller = load_caller(db, token, svc.clock.now())
+        return describe_agent(db, caller.agent, stage=caller.token.stage)
+
+
+def describe_agent(db: Session, agent: Agent, *, stage: str | None = None) -> dict[str, Any]:
+    """An agent as ``/me`` and the admin list show it (no secrets)."""
+    device = active_device(db, agent.id)
+    described: dict[str, Any] = {
+        "email": agent.email,
+        "role": agent.role,
+        "seat": agent.seat,
+        "two_factor": {
+            "required": two_factor_required(db, agent),
+            "enrolled": device is not None,
+            "device": None
+            if device is None
+            else {
+                "enrolled_at": device.enrolled_at,
+                "algorithm": device.algorithm,
+                "digits": device.digits,
+                "period": device.period,
+            },
+        },
+    }
+    if stage is not None:
+        described["stage"] = stage
+    return described
+
+
+def host_support_session(svc: Services, token: str, body: Body) -> dict[str, Any]:
+    """A new support session (needs a full token earned with the second factor)."""
+    with svc.sessions.begin() as db:
+        now = svc.clock.now()
+        caller = load_caller(db, token, now)
+        require_second_factor(db, caller)
+        fields(body(), {})
+        session = SupportSession(
+            agent_id=caller.agent.id, join_code=new_join_code(), created_at=now
+        )
+        db.add(session)
+        db.flush()
+        return {"id": session.id, "join_code": session.join_code}
