@@ -13,6 +13,7 @@ import statistics
 import time
 from collections.abc import Callable
 
+from benchmarks import browser_enrollment
 from simulators.clock import ManualClock
 from simulators.device import AuthenticatorDevice
 
@@ -73,6 +74,8 @@ def main() -> None:
         f"{'device.code_at(t) (account lookup included)':48} {device:>12,.0f} codes/s"
         f"  {device / floor:6.0%} of floor"
     )
+    print()
+    browser_enrollment.main()
 
 
 if __name__ == "__main__":
