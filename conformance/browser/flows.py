@@ -10,7 +10,7 @@ mirror the server's harness clock; time moves only through the harness.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 from playwright.sync_api import Page
 
@@ -30,12 +30,14 @@ from conformance.browser.pages import (
     SetupCode,
     SignInPage,
     WizardError,
+    WizardPage,
 )
 from conformance.target import Target
 from simulators.clock import Clock, ManualClock, SkewedClock, SystemClock
 from simulators.device import Account, AuthenticatorDevice
 
 Provisioning = Literal["qr", "key"]
+P = TypeVar("P", bound=WizardPage)
 
 
 @dataclass
@@ -68,6 +70,7 @@ class WizardDriver:
         self.clock = ManualClock()
         self.sync_clock()
         self.mailbox = Mailbox(page.context, self.base_url, self.evidence, self.harness)
+        self._mails_before: dict[str, int] = {}
 
     # -- time ------------------------------------------------------------------
 
@@ -109,6 +112,10 @@ class WizardDriver:
         """Open the sign-in page and sign in; where the browser lands."""
         return self.open_sign_in().sign_in(email, password)
 
+    def open(self, page_class: type[P]) -> P:
+        """Type a page's address (e.g. ``Home``) into the address bar."""
+        return page_class.open(self.page, self.base_url, self.evidence)
+
     def read_email_code(self, email: str) -> Mail:
         """The newest mail to ``email`` as the mailbox page shows it (must carry a code)."""
         mail = self.mailbox.latest(email)
@@ -128,10 +135,9 @@ class WizardDriver:
     ) -> Enrollment:
         """Sign in, enroll ``device`` (a device or a profile name) and arrive at Home."""
         phone = self.new_device(device) if isinstance(device, str) else device
-        before = self.mailbox.count(email)
-        landing = self.sign_in(email, password)
-        email_page = landing.as_(EnrollmentMessage).continue_().as_(EmailVerification)
-        return self._finish_enrollment(email, email_page, phone, by, before)
+        email_page = self.begin_enrollment(email, password)
+        mail, connect = self.verify_email(email_page, email)
+        return self.connect_and_confirm(connect, phone, email, by, email_code=mail.code or "")
 
     def reenroll(
         self,
@@ -143,32 +149,58 @@ class WizardDriver:
     ) -> Enrollment:
         """Sign in, choose "Set up a new mobile device" at the code prompt, enroll ``device``."""
         phone = self.new_device(device, name="new phone") if isinstance(device, str) else device
-        before = self.mailbox.count(email)
+        self._mark_mailbox(email)
         prompt = self.sign_in(email, password).as_(CodePrompt)
         landing = prompt.set_up_new_device()
         if landing.is_(EnrollmentMessage):
             landing = landing.as_(EnrollmentMessage).continue_()
-        return self._finish_enrollment(email, landing.as_(EmailVerification), phone, by, before)
+        mail, connect = self.verify_email(landing.as_(EmailVerification), email)
+        return self.connect_and_confirm(connect, phone, email, by, email_code=mail.code or "")
 
-    def _finish_enrollment(
-        self,
-        email: str,
-        email_page: EmailVerification,
-        phone: AuthenticatorDevice,
-        by: Provisioning,
-        mails_before: int,
-    ) -> Enrollment:
-        self.mailbox.wait_for_mail(email, mails_before)
-        mail = self.read_email_code(email)
+    def begin_enrollment(self, email: str, password: str) -> EmailVerification:
+        """Sign in (2FA required, not enrolled) and continue past the enrollment message."""
+        self._mark_mailbox(email)
+        landing = self.sign_in(email, password)
+        return landing.as_(EnrollmentMessage).continue_().as_(EmailVerification)
+
+    def _mark_mailbox(self, email: str) -> None:
+        # Mails counted before the wizard sends one, so the wait below is for a new one.
+        self._mails_before[email.lower()] = self.mailbox.count(email)
+
+    def wait_for_new_mail(self, email: str) -> Mail:
+        """Wait for a mail newer than the last mark, then read it on the mailbox page."""
+        self.mailbox.wait_for_mail(email, self._mails_before.get(email.lower(), 0))
+        self._mark_mailbox(email)
+        return self.read_email_code(email)
+
+    def send_email_again(self, email_page: EmailVerification, email: str) -> Landing:
+        """Press "Send the email again" (counting mails first, so the new one is awaited)."""
+        self._mark_mailbox(email)
+        return email_page.send_again()
+
+    def verify_email(self, email_page: EmailVerification, email: str) -> tuple[Mail, ConnectDevice]:
+        """Read the newest mail's code, type it, pass "Install an authenticator app"."""
+        mail = self.wait_for_new_mail(email)
         assert mail.code is not None
         install = email_page.enter_code(mail.code).as_(InstallApp)
-        connect = install.continue_().as_(ConnectDevice)
+        return mail, install.continue_().as_(ConnectDevice)
+
+    def connect_and_confirm(
+        self,
+        connect: ConnectDevice,
+        phone: AuthenticatorDevice,
+        email: str,
+        by: Provisioning = "qr",
+        *,
+        email_code: str = "",
+    ) -> Enrollment:
+        """Provision ``phone`` from the connect page, type its setup code, arrive at Home."""
         account, qr_uri, key, shown = self.provision(connect, phone, email, by)
         setup = connect.continue_().as_(SetupCode)
         setup_code = self.code(phone)
         done = setup.enter_code(setup_code).as_(Done)
         done.continue_().as_(Home)
-        return Enrollment(phone, account, by, key, qr_uri, shown, mail.code, setup_code)
+        return Enrollment(phone, account, by, key, qr_uri, shown, email_code, setup_code)
 
     def provision(
         self, connect: ConnectDevice, phone: AuthenticatorDevice, email: str, by: Provisioning

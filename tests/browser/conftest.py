@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright
+from playwright.sync_api import BrowserContext, Page
 
 from conformance.browser import Evidence, WizardDriver
-from conformance.browser.launch import DEFAULT_TIMEOUT_MS, device_options
+from conformance.browser.launch import DEFAULT_TIMEOUT_MS
 from conformance.browser.launch import launch_options as harness_launch_options
 from conformance.session import BASE_TIME, CHECK_SEED
 from conformance.target import EmbeddedTarget, Harness
@@ -65,10 +65,3 @@ def driver(
 ) -> WizardDriver:
     """A desktop browser tab on the freshly reset target."""
     return WizardDriver(page, target, evidence)
-
-
-def mobile_context(browser: Browser, playwright: Playwright, descriptor: str) -> BrowserContext:
-    """A context emulating a phone from Playwright's device descriptors."""
-    context = browser.new_context(**device_options(playwright.devices[descriptor]))
-    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
-    return context
