@@ -335,13 +335,18 @@ class Mailbox:
             self._page.close()
 
 
-_FIELD = re.compile(r"^\s*(To|Subject)\s*:?\s*(.*)$", re.I)
-_CODE_LINE = re.compile(r"^\s*(\d{4,10})\s*$")
+_FIELD = re.compile(r"^\s*(To|Subject|From|Date|Received)\s*:?\s*(.*)$", re.I)
+#: The seed's email code is six digits (docs/wizard.md, the v1 contract).
+_CODE_LINE = re.compile(r"^\s*(\d{6})\s*$")
 _CODE_ANYWHERE = re.compile(r"(?<![\d@.\w])(\d{6})(?![\d\w])")
 
 
 def parse_mail(text: str, to: str) -> Mail:
-    """A mail from the text of its ``article``: the To and Subject lines, then the body."""
+    """A mail from the text of its ``article``: header lines (To, Subject, ...), then the body.
+
+    A header reads ``To: value`` or, from a definition list, ``To`` and the value
+    on the next line. The code is a line of six digits, else six digits standing alone.
+    """
     fields: dict[str, str] = {}
     body_lines: list[str] = []
     lines = text.splitlines()

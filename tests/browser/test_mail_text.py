@@ -19,8 +19,10 @@ def test_labelled_lines_then_the_body_with_the_code_on_its_own_line() -> None:
 
 
 def test_labels_and_values_in_separate_cells() -> None:
-    mail = parse_mail(f"To\n{TO}\nSubject\nEmail Verification\nYour code is 048213.", TO)
+    text = f"To\n{TO}\nSubject\nEmail Verification\nReceived\n2000000020\nYour code is 048213."
+    mail = parse_mail(text, TO)
     assert (mail.to, mail.subject, mail.code) == (TO, "Email Verification", "048213")
+    assert mail.body == "Your code is 048213."
 
 
 def test_digits_inside_words_or_addresses_are_not_a_code() -> None:
