@@ -157,6 +157,8 @@ def serve(args: argparse.Namespace) -> int:
                 file=out,
             )
         print(f"mailbox: {url}/__harness__/mailbox  policy: {url}/__harness__/policy", file=out)
+        print(f"mailbox page: {url}/mailbox", file=out)
+    print(f"web pages: {url}/sign-in", file=out)
     print(f"started in {time.monotonic() - started:.2f} s", file=out)
     print(f"{LISTENING} {url}", file=out, flush=True)
 

@@ -168,11 +168,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         sink.deliver = found.capture
     app.extensions["twofa"] = found
 
-    register_error_handlers(app)
+    from . import web
     from .blueprints import admin, auth, enrollment, harness, openapi, support
 
+    register_error_handlers(app, page=web.error_page)
     app.before_request(auth.check_client)
-    for blueprint in (auth.bp, enrollment.bp, support.bp, admin.bp, openapi.bp):
+    for blueprint in (auth.bp, enrollment.bp, support.bp, admin.bp, openapi.bp, web.bp):
         app.register_blueprint(blueprint)
     if found.harness:
         app.register_blueprint(harness.bp)

@@ -1,8 +1,10 @@
 """The JSON error shape, and the one registry of every error code the server emits.
 
-Every error leaves as ``{"error": {"code", "message", ...extra}}`` with a 4xx
-status (or 5xx for the server's own failures), including 404/405/413/500 from
-Flask itself: never an HTML traceback page. ``ERRORS`` is what the OpenAPI
+Every error of the JSON API (``/api/`` and ``/__harness__/``) leaves as
+``{"error": {"code", "message", ...extra}}`` with a 4xx status (or 5xx for the
+server's own failures), including 404/405/413/500 from Flask itself: never an
+HTML traceback page. Everywhere else (the web pages) the same errors are a
+small HTML page with the code and the sentence. ``ERRORS`` is what the OpenAPI
 document lists and what a test checks the code against.
 """
 
@@ -10,9 +12,10 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from typing import Any, Final
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -100,27 +103,43 @@ _HTTP_CODES: Final[dict[int, str]] = {
 }
 
 
-def register_error_handlers(app: Flask) -> None:
-    """JSON for every error, Flask's own included."""
+#: Renders an error as a web page: (error) → response with the error's status.
+PageRenderer = Callable[["ApiError"], Response]
+
+#: Path prefixes of the JSON API; every other path is a web page.
+API_PREFIXES: Final = ("/api/", "/__harness__/")
+
+
+def is_api_path(path: str) -> bool:
+    return path.startswith(API_PREFIXES) or path in ("/api", "/__harness__")
+
+
+def register_error_handlers(app: Flask, page: PageRenderer | None = None) -> None:
+    """JSON for every error of the API, Flask's own included; ``page`` renders the rest."""
+
+    def _answer(error: ApiError) -> Response:
+        if page is not None and not is_api_path(request.path):
+            return page(error)
+        return error.response()
 
     @app.errorhandler(ApiError)
     def _api_error(error: ApiError) -> Response:
-        return error.response()
+        return _answer(error)
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Response:
         status = error.code or 500
         code = _HTTP_CODES.get(status, "internal_error" if status >= 500 else "malformed_request")
-        response = ApiError(code).response()
+        response = _answer(ApiError(code))
         if status == 405 and error.get_response().headers.get("Allow"):
             response.headers["Allow"] = error.get_response().headers["Allow"]
         return response
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:
-        # The traceback goes to the log (no request data in it); the client gets JSON.
+        # The traceback goes to the log (no request data in it); the client gets JSON or a page.
         log.exception("unexpected server error: %s", type(error).__name__)
-        return ApiError("internal_error").response()
+        return _answer(ApiError("internal_error"))
 
 
 def otp_locked_error(retry_after: float | None) -> ApiError:

@@ -6,6 +6,8 @@
   the instance key, compared in constant time.
 - TOTP secrets: Fernet ciphertext; the key comes from configuration or from a
   file in the instance folder (mode 0600), never from the database.
+- CSRF values of the web pages: an HMAC of the session's binding, keyed with
+  another key derived from the same instance key.
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ class SecretBox:
     def __init__(self, key: bytes) -> None:
         self._fernet = Fernet(key)
         self._code_key = hashlib.sha256(b"twofa email code hmac\x00" + key).digest()
+        self._csrf_key = hashlib.sha256(b"twofa web csrf hmac\x00" + key).digest()
 
     def encrypt(self, secret: bytes) -> bytes:
         return self._fernet.encrypt(secret)
@@ -85,6 +88,16 @@ class SecretBox:
         if stored is None:
             return False
         return hmac.compare_digest(stored, self.code_digest(code))
+
+    def csrf_value(self, binding: str) -> str:
+        """The CSRF value of a page session (``binding`` names the session, never a secret)."""
+        return hmac.new(self._csrf_key, binding.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    def csrf_matches(self, binding: str, submitted: str) -> bool:
+        """Constant-time check of a submitted CSRF value."""
+        return hmac.compare_digest(
+            self.csrf_value(binding).encode("ascii"), submitted.encode("utf-8", "replace")
+        )
 
 
 def load_or_create_key(configured: str | bytes | None, instance_path: Path) -> bytes:

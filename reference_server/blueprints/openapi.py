@@ -313,7 +313,8 @@ factor is locked, sign-in answers 423 account_locked; reused codes count toward
 the lock; "Set up a new mobile device" is closed while locked; confirming a new
 device ends the agent's other sessions; partial tokens live 1800 s, full tokens
 12 h, email codes 600 s. Client versions compare as (major, minor, build).
-The /__harness__ paths exist only in harness mode.
+The /__harness__ paths exist only in harness mode. The web pages of the same
+flow (/sign-in, /enroll, ..., docs/wizard.md) are not part of this API.
 """
 
 

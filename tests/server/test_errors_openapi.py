@@ -11,7 +11,7 @@ from flask import Flask
 
 import reference_server
 from reference_server.app import create_app
-from reference_server.errors import ERRORS
+from reference_server.errors import ERRORS, is_api_path
 from reference_server.verification import EmailCheck, Outcome
 
 from .conftest import OTHER, Api, error_code
@@ -20,7 +20,8 @@ PACKAGE = Path(reference_server.__file__).parent
 
 
 def test_404_405_413_and_500_are_json(api: Api, app_config: dict[str, Any]) -> None:
-    response = api.client.get("/nowhere")
+    """On API paths; the web pages answer the same errors as HTML (test_web)."""
+    response = api.client.get("/api/v1/nowhere")
     assert response.status_code == 404
     assert error_code(response) == "not_found"
     response = api.client.get("/api/v1/auth/sign-in")
@@ -35,8 +36,8 @@ def test_404_405_413_and_500_are_json(api: Api, app_config: dict[str, Any]) -> N
         raise RuntimeError("kaboom")
 
     fresh = create_app(app_config)
-    fresh.add_url_rule("/boom", view_func=boom)
-    response = fresh.test_client().get("/boom")
+    fresh.add_url_rule("/api/v1/boom", view_func=boom)
+    response = fresh.test_client().get("/api/v1/boom")
     assert response.status_code == 500
     assert error_code(response) == "internal_error"
     assert "kaboom" not in response.get_data(as_text=True)
@@ -51,9 +52,12 @@ def test_invalid_json_is_malformed_request(api: Api) -> None:
         assert error_code(response) == "malformed_request"
 
 
-def _route_paths(app: Flask) -> set[tuple[str, str]]:
+def _route_paths(app: Flask, *, api: bool = True) -> set[tuple[str, str]]:
+    """The app's (path, method) pairs of the JSON API (``api``) or of the web pages."""
     found = set()
     for rule in app.url_map.iter_rules():
+        if is_api_path(rule.rule) != api:
+            continue
         path = re.sub(r"<(?:\w+:)?(\w+)>", "{id}", rule.rule)
         for method in rule.methods or ():
             if method not in ("HEAD", "OPTIONS"):
@@ -66,6 +70,9 @@ def test_openapi_describes_every_route_and_nothing_else(api: Api, app: Flask) ->
     assert document["openapi"].startswith("3.")
     documented = {(path, method) for path, ops in document["paths"].items() for method in ops}
     assert _route_paths(app) == documented  # harness mode: /__harness__ included
+    web = _route_paths(app, api=False)
+    assert ("/sign-in", "post") in web  # the pages are routes, but not part of the JSON API
+    assert not {path for path, _ in web} & set(document["paths"])
 
 
 def _emitted_codes() -> set[str]:
