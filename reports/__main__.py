@@ -1,4 +1,4 @@
-"""``python -m reports LOG [--out DIR] [--format json,junit,html]``: write the reports of a log.
+"""``python -m reports LOG [--out DIR] [--format json,junit,summary,html]``: write a log's reports.
 
 Prints the written paths, one a line, and exits 0; bad input (a missing or
 malformed log, an unknown format) gives one line on standard error and exit 2.
@@ -38,15 +38,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; answers the exit status."""
     parser = _OneLineParser(
         prog="python -m reports",
-        description="Render a result log (results.jsonl) as JSON, JUnit XML and HTML.",
+        description="Render a result log (results.jsonl) as JSON, JUnit XML, Markdown and HTML.",
     )
-    parser.add_argument("log", help="the result log, e.g. out/conformance/results.jsonl")
+    parser.add_argument("log", help="the result log, e.g. out/reports/latest/results.jsonl")
     parser.add_argument("--out", help="folder to write into (default: the log's folder)")
     parser.add_argument(
         "--format",
         type=_formats,
         default=list(FORMATS),
-        help="comma-separated formats to write (default: json,junit,html)",
+        help=f"comma-separated formats to write (default: {','.join(FORMATS)})",
     )
     args = parser.parse_args(argv)
     try:

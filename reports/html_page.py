@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 from typing import Any, Final
@@ -18,7 +17,10 @@ from typing import Any, Final
 from reports.charts import chart_html
 from reports.log import MATRIX_VERDICTS, OUTCOMES, Attachment, Check, RunLog, Step
 from reports.summary import Summary, is_unexpected, last_activity, summarize
-from reports.text import utf8_safe
+from reports.text import duration_text as _duration
+from reports.text import exchange_lines, utf8_safe
+from reports.text import json_text as _json_text
+from reports.text import when as _when
 
 #: Outcome → (glyph, label) so that colour is never the only signal.
 OUTCOME_LABELS: Final = {
@@ -116,33 +118,17 @@ table.checks{table-layout:fixed}table.checks td,table.checks th{overflow-wrap:an
 td.num,th.num{text-align:right;white-space:nowrap}
 th[scope=row]{font-weight:400}
 .tag{white-space:nowrap}
+.overview td{line-height:2}
+.cell{display:inline-block;min-width:1.7rem;text-align:center;margin:0 .15rem .15rem 0;
+ border:1px solid;border-radius:3px;font-weight:700;text-decoration:none}
+.cell.unexpected{outline:2px solid #b71c1c;outline-offset:1px}
+.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
 @media print{.check{break-inside:avoid}}
 """
 
 
 def _e(value: object) -> str:
     return escape(utf8_safe(str(value)), quote=True)
-
-
-def _when(ts: float | None) -> str:
-    if ts is None:
-        return "unknown"
-    try:
-        return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    except (OverflowError, OSError, ValueError):
-        return f"{ts} (not a representable time)"
-
-
-def _duration(seconds: float) -> str:
-    if 0 < seconds < 0.0005:
-        return "<1 ms"
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    if seconds < 60:
-        return f"{seconds:.2f} s"
-    minutes, secs = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min {secs} s" if hours else f"{minutes} min {secs} s"
 
 
 def _anchor(check_id: str, used: set[str]) -> str:
@@ -179,36 +165,11 @@ def _reqs(reqs: tuple[str, ...]) -> str:
     return "".join(f'<span class="req">{_e(r)}</span>' for r in reqs)
 
 
-def _json_text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    compact = json.dumps(value, ensure_ascii=False, default=str)
-    if len(compact) <= 72:
-        return compact
-    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
-
-
 def _http(exchange: Any) -> str:
     if not isinstance(exchange, dict):
         return f"<pre>{_e(_json_text(exchange))}</pre>"
-    lines = [f"\u2192 {exchange.get('method', '?')} {exchange.get('url', '')}".rstrip()]
-    if exchange.get("request") is not None:
-        lines.append(_json_text(exchange["request"]))
-    lines += ["", f"\u2190 {exchange.get('status', 'no status')}"]
-    # The format does not say whose headers these are; the ones checks record
-    # (Cache-Control, Retry-After) are the response's, so they go under the status.
-    headers = exchange.get("headers")
-    if isinstance(headers, dict) and all(isinstance(v, str) for v in headers.values()):
-        lines += [f"{k}: {v}" for k, v in headers.items()]
-    elif headers is not None:
-        lines.append(f"headers: {_json_text(headers)}")
-    if exchange.get("response") is not None:
-        lines.append(_json_text(exchange["response"]))
-    known = {"method", "url", "status", "request", "response", "headers"}
-    extra = {k: v for k, v in exchange.items() if k not in known}
-    if extra:
-        lines += ["", _json_text(extra)]
-    return f'<pre class="http" aria-label="HTTP exchange">{_e(chr(10).join(lines))}</pre>'
+    text = "\n".join(exchange_lines(exchange))
+    return f'<pre class="http" aria-label="HTTP exchange">{_e(text)}</pre>'
 
 
 def _number(value: float) -> str:
@@ -352,6 +313,15 @@ def _check_detail(log: RunLog, check: Check, anchor: str) -> str:
     return "".join(parts)
 
 
+def _json_details(value: dict[str, Any] | None, absent: str, note: str = "") -> str:
+    if not value:
+        return _e(absent)
+    keys = ", ".join(_e(k) for k in value)
+    label = f"{keys}" + (f" <span class='muted'>({_e(note)})</span>" if note else "")
+    text = json.dumps(value, indent=2, ensure_ascii=False, default=str)
+    return f"<details><summary>{label}</summary><pre>{_e(text)}</pre></details>"
+
+
 def _provenance(log: RunLog, summary: Summary) -> str:
     run = log.run
     target = _e(run.target.kind)
@@ -359,6 +329,15 @@ def _provenance(log: RunLog, summary: Summary) -> str:
         target += f" <code>{_e(run.target.url)}</code>"
     if run.target.harness is not None:
         target += " (harness mode)" if run.target.harness else " (no harness mode)"
+    if run.target.policy_file:
+        target += f", policy file <code>{_e(run.target.policy_file)}</code>"
+    harness = f"{_e(run.tool)} {_e(run.tool_version)}"
+    if run.git_commit:
+        harness += f", commit <code>{_e(run.git_commit)}</code>"
+        if run.git_dirty:
+            harness += " with uncommitted changes"
+    elif run.run_id is not None:
+        harness += ", git commit unknown (not a git checkout)"
     variant = ", ".join(f"{k}={_json_text(v)}" for k, v in run.variant.items()) or "none"
     if log.end is not None:
         finished = _when(log.end.finished_at)
@@ -374,9 +353,12 @@ def _provenance(log: RunLog, summary: Summary) -> str:
         )
         status = "<strong>interrupted</strong> (no end record)"
     rows = [
-        ("Tool", f"{_e(run.tool)} {_e(run.tool_version)}"),
+        ("Harness", harness),
+        ("Run id", f"<code>{_e(run.run_id)}</code>" if run.run_id else "not recorded"),
         ("Command", f"<code>{_e(run.command)}</code>"),
         ("Target", target),
+        ("Declared policy", _json_details(run.policy, "none (the target declares no policy)")),
+        ("Seed", _json_details(run.seed, "not recorded", "passwords redacted")),
         ("Plans", ", ".join(_e(p) for p in run.plans) or "none"),
         ("Variant", f"<code>{_e(variant)}</code>"),
         ("Expectations", _e(run.expectations_file or "none")),
@@ -453,6 +435,35 @@ def _verdict(summary: Summary, anchors: dict[int, str], log: RunLog) -> str:
                 )
         html += f"<h2 id='unexpected'>Unexpected results</h2><ul>{''.join(items)}</ul>"
     return html
+
+
+def _overview(log: RunLog, summary: Summary, anchors: dict[int, str]) -> str:
+    """The plan-by-check matrix: one row per plan, one linked cell per check, at a glance."""
+    rows = []
+    for plan in summary.by_plan:
+        cells = []
+        for i, check in enumerate(log.checks):
+            if check.plan != plan:
+                continue
+            glyph, label = OUTCOME_LABELS.get(check.outcome, ("?", check.outcome))
+            flag = " unexpected" if is_unexpected(check) else ""
+            cells.append(
+                f"<a class='cell o-{_e(check.outcome)}{flag}' href='#{anchors[i]}' "
+                f"title='{_e(check.id)}: {_e(label)}{flag}'>{glyph}"
+                f"<span class='sr'>{_e(check.id)}: {_e(label)}{flag}</span></a>"
+            )
+        rows.append(
+            f"<tr><th scope='row'><code>{_e(plan)}</code></th>"
+            f"<td>{''.join(cells) or '<span class=muted>no checks recorded</span>'}</td></tr>"
+        )
+    if not rows:
+        return ""
+    return (
+        "<h2 id='overview'>Plan \u00d7 check matrix</h2>"
+        "<table class='overview'><thead><tr><th scope='col'>Plan</th>"
+        "<th scope='col'>Checks, in run order (each links to its details)</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
 
 
 def _plans_table(log: RunLog, summary: Summary, anchors: dict[int, str]) -> str:
@@ -563,6 +574,7 @@ def render_html(log: RunLog) -> str:
         "</header><main>",
         _notices(log, summary),
         _verdict(summary, anchors, log),
+        _overview(log, summary, anchors),
         _plans_table(log, summary, anchors),
         _matrix(log, anchors),
         "<h2 id='details'>Check details</h2>",

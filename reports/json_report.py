@@ -1,41 +1,78 @@
-"""The JSON report: the whole log as one document, with the computed summary."""
+"""The JSON report: a CTRF document whose ``extra`` holds the whole log and its summary.
+
+CTRF (Common Test Report Format) is what generic CI tooling reads: the
+``results`` block has the tool, the summary counts and one test per check
+record. CTRF forbids other keys at its top level and in ``results``, so the
+conformance fields (the run's provenance, every check with its steps and
+evidence, the computed summary) live in the format's extension point,
+``extra``. ``docs/report.schema.json`` describes the whole document.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+import math
+import mimetypes
+from typing import Any, Final
 
 from reports.log import Check, EndRecord, RunLog, RunRecord
-from reports.summary import Summary, is_expected_failure, is_unexpected, summarize
+from reports.summary import (
+    Summary,
+    case_names,
+    is_expected_failure,
+    is_unexpected,
+    last_activity,
+    summarize,
+)
 from reports.text import json_safe
 
-#: Version of the JSON report's own layout (independent of the log's ``format``).
-REPORT_FORMAT = 1
+#: Version of the ``extra`` layout (independent of the log's ``format``).
+REPORT_FORMAT: Final = 2
+#: The CTRF specification version the ``results`` block follows.
+CTRF_SPEC_VERSION: Final = "0.0.0"
+#: Check outcome → CTRF test status. The outcome itself is kept as ``rawStatus``.
+CTRF_STATUS: Final = {
+    "passed": "passed",
+    "failed": "failed",
+    # A harness error proves nothing about the target, but it must not look green.
+    "error": "failed",
+    "warning": "other",
+    "skipped": "skipped",
+    "not_applicable": "skipped",
+}
 
 
 def _run(run: RunRecord) -> dict[str, Any]:
     return {
         "format": run.format,
+        "run_id": run.run_id,
         "tool": run.tool,
         "tool_version": run.tool_version,
+        "git_commit": run.git_commit,
+        "git_dirty": run.git_dirty,
         "command": run.command,
         "started_at": run.started_at,
         "target": {
             "kind": run.target.kind,
             "url": run.target.url,
             "harness": run.target.harness,
+            "policy_file": run.target.policy_file,
         },
+        "policy": run.policy,
+        "seed": run.seed,
         "plans": list(run.plans),
         "variant": run.variant,
         "expectations_file": run.expectations_file,
     }
 
 
-def _check(check: Check) -> dict[str, Any]:
+def _check(check: Check, name: str) -> dict[str, Any]:
     return {
         "id": check.id,
+        "name": name,
         "title": check.title,
         "plan": check.plan,
+        "variant": check.variant,
         "requirements": list(check.requirements),
         "severity": check.severity,
         "outcome": check.outcome,
@@ -103,17 +140,107 @@ def summary_dict(summary: Summary, log: RunLog) -> dict[str, Any]:
     }
 
 
+def _ms(seconds: float) -> int:
+    # CTRF wants integer milliseconds; a NaN or infinite time from a broken writer becomes 0.
+    return round(seconds * 1000) if math.isfinite(seconds) else 0
+
+
+def _ctrf_test(check: Check, name: str, log: RunLog) -> dict[str, Any]:
+    duration = max(0, _ms((check.duration_ms or 0.0) / 1000))
+    test: dict[str, Any] = {
+        "name": name,
+        "status": CTRF_STATUS[check.outcome],
+        "duration": duration,
+    }
+    if check.started_at is not None:
+        test["start"] = _ms(check.started_at)
+        test["stop"] = test["start"] + duration
+    test["suite"] = [check.plan]
+    if check.reason:
+        test["message"] = check.reason
+    test["rawStatus"] = check.outcome
+    test["tags"] = list(check.all_requirements)
+    labels: dict[str, Any] = {
+        "check": check.id,
+        "plan": check.plan,
+        "severity": check.severity,
+        "unexpected": is_unexpected(check),
+    }
+    if check.expected is not None:
+        labels["expected"] = check.expected.outcome
+    test["labels"] = labels
+    test["type"] = "conformance"
+    test["parameters"] = check.variant if check.variant is not None else log.run.variant
+    test["steps"] = [
+        {"name": f"{s.n}. {s.title}", "status": CTRF_STATUS[s.outcome]} for s in check.steps
+    ]
+    if check.attachments:
+        test["attachments"] = [
+            {
+                "name": a.title,
+                "contentType": mimetypes.guess_type(a.path)[0] or "application/octet-stream",
+                "path": a.path,
+            }
+            for a in check.attachments
+        ]
+    return test
+
+
+def _ctrf_results(log: RunLog, summary: Summary, names: list[str]) -> dict[str, Any]:
+    statuses = [CTRF_STATUS[c.outcome] for c in log.checks]
+    start = _ms(log.run.started_at)
+    if log.end is not None:
+        stop = _ms(log.end.finished_at)
+    else:
+        last = last_activity(log)
+        stop = _ms(last) if last is not None else start
+    stop = max(start, stop)
+    environment: dict[str, Any] = {
+        "reportName": f"{log.run.tool} {log.run.command}"
+        + (f" {log.run.run_id}" if log.run.run_id else ""),
+        "testEnvironment": log.run.target.describe(),
+        "healthy": summary.verdict in ("passed", "passed_with_warnings"),
+    }
+    if log.run.git_commit:
+        environment["commit"] = log.run.git_commit
+    return {
+        "tool": {"name": log.run.tool, "version": log.run.tool_version},
+        "summary": {
+            "tests": len(log.checks),
+            "passed": statuses.count("passed"),
+            "failed": statuses.count("failed"),
+            "skipped": statuses.count("skipped"),
+            "pending": statuses.count("pending"),
+            "other": statuses.count("other"),
+            "suites": len({c.plan for c in log.checks}),
+            "start": start,
+            "stop": stop,
+            "duration": stop - start,
+        },
+        "tests": [_ctrf_test(c, n, log) for c, n in zip(log.checks, names, strict=True)],
+        "environment": environment,
+    }
+
+
 def render_json(log: RunLog) -> str:
-    """The JSON report: ``report``, ``run``, ``checks``, ``end`` (null if interrupted), ``summary``.
+    """The JSON report: CTRF ``results``, and in ``extra`` the report, run, checks, end, summary.
 
     Keys come in a fixed order and the output depends only on the log, so two
     renderings of one log are byte-identical.
     """
+    summary = summarize(log)
+    names = case_names(log)
     document = {
-        "report": {"format": REPORT_FORMAT, "log": log.path.name},
-        "run": _run(log.run),
-        "checks": [_check(c) for c in log.checks],
-        "end": _end(log.end),
-        "summary": summary_dict(summarize(log), log),
+        "reportFormat": "CTRF",
+        "specVersion": CTRF_SPEC_VERSION,
+        "generatedBy": f"{log.run.tool} {log.run.tool_version}",
+        "results": _ctrf_results(log, summary, names),
+        "extra": {
+            "report": {"format": REPORT_FORMAT, "log": log.path.name},
+            "run": _run(log.run),
+            "checks": [_check(c, n) for c, n in zip(log.checks, names, strict=True)],
+            "end": _end(log.end),
+            "summary": summary_dict(summary, log),
+        },
     }
     return json.dumps(json_safe(document), indent=2, ensure_ascii=False, allow_nan=False) + "\n"

@@ -19,7 +19,7 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 
 from reports.log import Check, RunLog
-from reports.summary import is_unexpected, summarize
+from reports.summary import case_names, is_unexpected, summarize
 from reports.text import xml_safe
 
 
@@ -54,17 +54,21 @@ def _failing_steps(check: Check) -> str:
     return "\n".join(lines)
 
 
-def _testcase(suite: ET.Element, check: Check) -> tuple[bool, bool, bool]:
+def _testcase(suite: ET.Element, check: Check, name: str) -> tuple[bool, bool, bool]:
     """Add one check; answer whether it counted as (failure, error, skipped)."""
     case = _element(
         suite,
         "testcase",
         classname=f"twofa.{check.plan}",
-        name=check.id,
+        name=name,
         time=f"{_seconds(check):.3f}",
     )
     props = _element(case, "properties")
+    _element(props, "property", name="check", value=check.id)
     _element(props, "property", name="title", value=check.title)
+    for key, value in (check.variant or {}).items():
+        text = value if isinstance(value, str) else json.dumps(value, default=str)
+        _element(props, "property", name=f"variant.{key}", value=text)
     _element(props, "property", name="severity", value=check.severity)
     _element(props, "property", name="outcome", value=check.outcome)
     for req in check.all_requirements:
@@ -125,11 +129,13 @@ def _past(outcome: str) -> str:
 def render_junit(log: RunLog) -> str:
     """The JUnit XML report: ``<testsuites>`` with one ``<testsuite>`` per plan."""
     summary = summarize(log)
+    named = list(zip(log.checks, case_names(log), strict=True))
     root = ET.Element("testsuites", {"name": xml_safe(f"{log.run.tool} {log.run.command}")})
     totals = [0, 0, 0, 0]
     total_time = 0.0
     for plan in summary.by_plan:
-        checks = [c for c in log.checks if c.plan == plan]
+        cases = [(c, name) for c, name in named if c.plan == plan]
+        checks = [c for c, _ in cases]
         if not checks:
             continue
         suite = _element(root, "testsuite", name=plan)
@@ -138,14 +144,18 @@ def render_junit(log: RunLog) -> str:
             suite.set("timestamp", timestamp)
         props = _element(suite, "properties")
         _element(props, "property", name="tool_version", value=log.run.tool_version)
+        if log.run.git_commit:
+            _element(props, "property", name="git_commit", value=log.run.git_commit)
+        if log.run.run_id:
+            _element(props, "property", name="run_id", value=log.run.run_id)
         _element(props, "property", name="target", value=log.run.target.url or "")
         for key, value in log.run.variant.items():
             text = value if isinstance(value, str) else json.dumps(value, default=str)
             _element(props, "property", name=f"variant.{key}", value=text)
         _element(props, "property", name="complete", value=str(log.complete).lower())
         counts = [0, 0, 0]
-        for check in checks:
-            for i, hit in enumerate(_testcase(suite, check)):
+        for check, name in cases:
+            for i, hit in enumerate(_testcase(suite, check, name)):
                 counts[i] += hit
         seconds = sum(_seconds(c) for c in checks)
         suite.set("tests", str(len(checks)))

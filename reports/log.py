@@ -9,6 +9,7 @@ chart data stay free-form.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,17 @@ class Target:
     kind: str
     url: str | None
     harness: bool | None
+    #: The policy YAML an embedded server was started with, if any.
+    policy_file: str | None = None
+
+    def describe(self) -> str:
+        """One line for people: kind, URL, harness mode, policy file."""
+        text = self.kind + (f" {self.url}" if self.url else "")
+        if self.harness is not None:
+            text += " (harness mode)" if self.harness else " (no harness mode)"
+        if self.policy_file:
+            text += f", policy file {self.policy_file}"
+        return text
 
 
 @dataclass(frozen=True)
@@ -55,6 +67,14 @@ class RunRecord:
     plans: tuple[str, ...]
     variant: dict[str, Any]
     expectations_file: str | None
+    #: Provenance added by format 1 writers since the run-folder layout; None in older logs.
+    run_id: str | None = None
+    git_commit: str | None = None
+    git_dirty: bool | None = None
+    #: The target's declared policy (``/__harness__/policy``), None when it has none.
+    policy: dict[str, Any] | None = None
+    #: The seed the checks start from, passwords redacted.
+    seed: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -123,6 +143,8 @@ class Check:
     attachments: tuple[Attachment, ...]
     charts: tuple[Chart, ...]
     matrix: tuple[MatrixCell, ...]
+    #: The check's own variant when a run tries several (else the run's variant applies).
+    variant: dict[str, Any] | None
     #: Line of the log the record came from, for messages that point back at it.
     line: int
 
@@ -198,12 +220,29 @@ class _Fields:
 
     def number(self, key: str) -> float:
         value = self.obj.get(key)
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.fail(f"field {key!r} must be a number")
+        # NaN and infinities: Python's JSON reader takes them, but no report can show them.
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
+            raise self.fail(f"field {key!r} must be a finite number")
         return float(value)
 
     def opt_number(self, key: str) -> float | None:
         return None if self.obj.get(key) is None else self.number(key)
+
+    def opt_bool(self, key: str) -> bool | None:
+        value = self.obj.get(key)
+        if value is not None and not isinstance(value, bool):
+            raise self.fail(f"field {key!r} must be true, false or null")
+        return value
+
+    def opt_mapping(self, key: str) -> dict[str, Any] | None:
+        value = self.obj.get(key)
+        if value is not None and not isinstance(value, dict):
+            raise self.fail(f"field {key!r} must be an object or null")
+        return value
 
     def opt_int(self, key: str) -> int | None:
         value = self.obj.get(key)
@@ -258,10 +297,16 @@ def _run(f: _Fields) -> RunRecord:
             kind=target.text("kind", "unknown"),
             url=target.opt_text("url"),
             harness=harness if isinstance(harness, bool) else None,
+            policy_file=target.opt_text("policy_file"),
         ),
         plans=f.str_list("plans"),
         variant=f.mapping("variant"),
         expectations_file=f.opt_text("expectations_file"),
+        run_id=f.opt_text("run_id"),
+        git_commit=f.opt_text("git_commit"),
+        git_dirty=f.opt_bool("git_dirty"),
+        policy=f.opt_mapping("policy"),
+        seed=f.opt_mapping("seed"),
     )
 
 
@@ -329,6 +374,7 @@ def _check(f: _Fields) -> Check:
         attachments=tuple(attachments),
         charts=tuple(charts),
         matrix=tuple(matrix),
+        variant=f.opt_mapping("variant"),
         line=f.line,
     )
 

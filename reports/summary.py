@@ -8,10 +8,12 @@ writer bug shows up in the report instead of hiding in it.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
-from reports.log import OUTCOMES, Check, RunLog
+from reports.log import OUTCOMES, Check, RunLog, Step
 
 #: Verdicts, worst first.
 VERDICTS: Final = ("failed", "interrupted", "passed_with_warnings", "passed")
@@ -126,3 +128,34 @@ def last_activity(log: RunLog) -> float | None:
         c.started_at + (c.duration_ms or 0.0) / 1000 for c in log.checks if c.started_at is not None
     ]
     return max(ends, default=None)
+
+
+def variant_text(variant: Mapping[str, Any]) -> str:
+    """``algorithm=SHA1,digits=6``: a variant as one short string."""
+    return ",".join(f"{k}={v}" for k, v in variant.items())
+
+
+def case_names(log: RunLog) -> list[str]:
+    """One name per check record, unique within the log (JUnit and CTRF test names).
+
+    The check id, and when the same check ran more than once (one run per
+    variant) the id followed by the check's variant: ``id [digits=8]``.
+    """
+    repeats = Counter(c.id for c in log.checks)
+    names: list[str] = []
+    used: set[str] = set()
+    for index, check in enumerate(log.checks, 1):
+        name = check.id
+        if repeats[check.id] > 1:
+            name += f" [{variant_text(check.variant or {}) or f'#{index}'}]"
+        while name in used:  # the same variant twice: number it
+            name += f" #{index}"
+        used.add(name)
+        names.append(name)
+    return names
+
+
+def failing_steps(check: Check) -> list[Step]:
+    """The steps that explain a check's outcome: failed or errored ones, else warnings."""
+    bad = [s for s in check.steps if s.outcome in ("failed", "error")]
+    return bad or [s for s in check.steps if s.outcome == "warning"]

@@ -1,4 +1,4 @@
-"""Making text from servers under test safe to write into UTF-8, XML and HTML.
+"""Text helpers: making server text safe for UTF-8, XML and HTML; times, durations, exchanges.
 
 Evidence is whatever a server answered. JSON can carry lone surrogates
 (``"\\ud800"``) that no UTF-8 file can hold, and control characters that XML 1.0
@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from datetime import UTC, datetime
 from typing import Any, Final
 
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")
@@ -46,3 +47,60 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [json_safe(v) for v in value]
     return value
+
+
+def when(ts: float | None) -> str:
+    """A Unix time as ``2033-05-18 03:33:30 UTC`` (or why it cannot be shown)."""
+    if ts is None:
+        return "unknown"
+    try:
+        return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (OverflowError, OSError, ValueError):
+        return f"{ts} (not a representable time)"
+
+
+def duration_text(seconds: float) -> str:
+    """A duration as people read it: ``<1 ms``, ``250 ms``, ``3.21 s``, ``2 min 5 s``."""
+    if not math.isfinite(seconds):
+        return f"{seconds} s"
+    if 0 < seconds < 0.0005:
+        return "<1 ms"
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.2f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min {secs} s" if hours else f"{minutes} min {secs} s"
+
+
+def json_text(value: Any) -> str:
+    """A value as text: strings as they are, short JSON on one line, long JSON indented."""
+    if isinstance(value, str):
+        return value
+    compact = json.dumps(value, ensure_ascii=False, default=str)
+    if len(compact) <= 72:
+        return compact
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+
+
+def exchange_lines(exchange: dict[str, Any]) -> list[str]:
+    """An HTTP exchange of the evidence as plain lines: request, blank line, answer."""
+    lines = [f"\u2192 {exchange.get('method', '?')} {exchange.get('url', '')}".rstrip()]
+    if exchange.get("request") is not None:
+        lines.append(json_text(exchange["request"]))
+    lines += ["", f"\u2190 {exchange.get('status', 'no status')}"]
+    # The format does not say whose headers these are; the ones checks record
+    # (Cache-Control, Retry-After) are the response's, so they go under the status.
+    headers = exchange.get("headers")
+    if isinstance(headers, dict) and all(isinstance(v, str) for v in headers.values()):
+        lines += [f"{k}: {v}" for k, v in headers.items()]
+    elif headers is not None:
+        lines.append(f"headers: {json_text(headers)}")
+    if exchange.get("response") is not None:
+        lines.append(json_text(exchange["response"]))
+    known = {"method", "url", "status", "request", "response", "headers"}
+    extra = {k: v for k, v in exchange.items() if k not in known}
+    if extra:
+        lines += ["", json_text(extra)]
+    return lines

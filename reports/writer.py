@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Final
@@ -12,24 +12,27 @@ from reports.html_page import render_html
 from reports.json_report import render_json
 from reports.junit import render_junit
 from reports.log import RunLog, load_log
+from reports.markdown import render_markdown
 
 #: Format name → (file name, renderer).
 FORMATS: Final[dict[str, tuple[str, Callable[[RunLog], str]]]] = {
     "json": ("report.json", render_json),
     "junit": ("junit.xml", render_junit),
-    "html": ("report.html", render_html),
+    "summary": ("summary.md", render_markdown),
+    "html": ("index.html", render_html),
 }
 
 
 def _write_atomically(path: Path, text: str) -> None:
     # A CI job reading junit.xml while it is rewritten must see the old or the new file, never half.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # (Not mkstemp: its files are private to the owner; reports get the usual umask permissions.)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+        with tmp.open("x", encoding="utf-8", newline="\n") as f:
             f.write(text)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 
@@ -38,7 +41,7 @@ def write_reports(
     out_dir: Path | str | None = None,
     formats: Iterable[str] = tuple(FORMATS),
 ) -> dict[str, Path]:
-    """Render a result log and write ``report.json``, ``junit.xml`` and ``report.html``.
+    """Render a result log: ``report.json``, ``junit.xml``, ``summary.md`` and ``index.html``.
 
     ``out_dir`` defaults to the log's folder (where its attachments are) and
     is created when missing. Answers format name → written path. Raises

@@ -11,17 +11,29 @@ from PIL import Image
 
 T0 = 1_795_000_000.0
 HOSTILE = "<script>alert(1)</script>"
+RUN_ID = "20261118T110640Z-4f2a9c"
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+POLICY = {"totp": {"algorithm": "SHA1", "digits": 6, "period": 30}, "window": {"back": 1}}
+SEED = {
+    "agents": [{"email": "v5@conformance.test", "password": "[redacted]", "role": "agent"}],
+    "two_factor_required": True,
+}
 
 
 def run_record(**overrides: Any) -> dict[str, Any]:
     record: dict[str, Any] = {
         "record": "run",
         "format": 1,
+        "run_id": RUN_ID,
         "tool": "twofa-harness",
         "tool_version": "0.1.0",
+        "git_commit": COMMIT,
+        "git_dirty": False,
         "command": "run",
         "started_at": T0,
         "target": {"kind": "embedded", "url": "http://127.0.0.1:43121", "harness": True},
+        "policy": POLICY,
+        "seed": SEED,
         "plans": ["algorithm", "window", "replay"],
         "variant": {"algorithm": "SHA1", "digits": 6, "period": 30},
         "expectations_file": "expected-failures.yaml",

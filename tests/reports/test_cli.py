@@ -16,23 +16,29 @@ from tests.reports.records import mixed_log
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_write_reports_writes_three_files(tmp_path: Path) -> None:
+def test_write_reports_writes_four_files(tmp_path: Path) -> None:
     log = mixed_log(tmp_path)
     written = write_reports(log, tmp_path / "out")
     assert written == {
         "json": tmp_path / "out" / "report.json",
         "junit": tmp_path / "out" / "junit.xml",
-        "html": tmp_path / "out" / "report.html",
+        "summary": tmp_path / "out" / "summary.md",
+        "html": tmp_path / "out" / "index.html",
     }
-    assert json.loads(written["json"].read_text(encoding="utf-8"))["summary"]["total"] == 8
+    document = json.loads(written["json"].read_text(encoding="utf-8"))
+    assert document["results"]["summary"]["tests"] == 8
+    assert written["summary"].read_text(encoding="utf-8").startswith("## \u274c FAILED")
     assert written["junit"].read_text(encoding="utf-8").startswith("<?xml")
     # Attachments are read from the log's folder, whatever the output folder.
     assert "data:image/png;base64," in written["html"].read_text(encoding="utf-8")
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "index.html",
         "junit.xml",
-        "report.html",
         "report.json",
+        "summary.md",
     ]
+    # The usual permissions (umask), not the owner-only ones of a temporary file.
+    assert all(p.stat().st_mode & 0o044 for p in written.values())
 
 
 def test_write_reports_defaults_to_the_log_folder_and_refuses_unknown_formats(
@@ -51,7 +57,7 @@ def test_cli_writes_the_reports(tmp_path: Path, capsys: pytest.CaptureFixture[st
     log = mixed_log(tmp_path)
     assert main([str(log), "--out", str(tmp_path / "out"), "--format", "json,html"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out == [str(tmp_path / "out" / "report.json"), str(tmp_path / "out" / "report.html")]
+    assert out == [str(tmp_path / "out" / "report.json"), str(tmp_path / "out" / "index.html")]
     assert not (tmp_path / "out" / "junit.xml").exists()
 
 
@@ -70,8 +76,8 @@ def test_python_m_reports_end_to_end(tmp_path: Path) -> None:
     result = _run(str(log), "--out", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
-    assert len(result.stdout.splitlines()) == 3
-    for name in ("report.json", "junit.xml", "report.html"):
+    assert len(result.stdout.splitlines()) == 4
+    for name in ("report.json", "junit.xml", "summary.md", "index.html"):
         assert (tmp_path / "out" / name).stat().st_size > 0
 
 
@@ -92,7 +98,7 @@ def test_malformed_log_is_one_line_with_the_line_number(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
     assert "results.jsonl line 3: not JSON" in result.stderr
-    assert not (tmp_path / "report.html").exists()
+    assert not (tmp_path / "index.html").exists()
 
 
 def test_unknown_format_is_one_line_and_exit_2(tmp_path: Path) -> None:

@@ -11,7 +11,9 @@ import pytest
 
 from reports import load_log, render_html
 from tests.reports.records import (
+    COMMIT,
     HOSTILE,
+    RUN_ID,
     WINDOW_CHART,
     check_record,
     mixed_log,
@@ -224,3 +226,36 @@ def test_sample_log_renders_every_check(tmp_path: Path) -> None:
     assert html.count("data:image/png;base64,") == 1
     assert html.count('class="window-chart"') == 2
     assert "missing:" not in html
+
+
+def test_provenance_shows_run_id_commit_policy_and_seed(mixed_html: str) -> None:
+    assert f"<dt>Run id</dt><dd><code>{RUN_ID}</code></dd>" in mixed_html
+    assert f"twofa-harness 0.1.0, commit <code>{COMMIT}</code>" in mixed_html
+    policy = mixed_html[mixed_html.index("<dt>Declared policy</dt>") :]
+    assert policy.startswith("<dt>Declared policy</dt><dd><details><summary>totp, window")
+    assert "&quot;period&quot;: 30" in policy
+    seed = mixed_html[mixed_html.index("<dt>Seed</dt>") :]
+    assert "(passwords redacted)" in seed
+    assert "&quot;password&quot;: &quot;[redacted]&quot;" in seed
+
+
+def test_plan_by_check_matrix_links_every_check(mixed_html: str) -> None:
+    overview = mixed_html[mixed_html.index("<h2 id='overview'>") : mixed_html.index("id='plans'")]
+    cells = re.findall(r"<a class='cell o-(\w+)( unexpected)?' href='#([\w-]+)'", overview)
+    assert [(outcome, anchor) for outcome, _, anchor in cells] == [
+        ("passed", "check-alg-pass"),
+        ("warning", "check-alg-warn"),
+        ("not_applicable", "check-alg-na"),
+        ("failed", "check-window-fail"),
+        ("skipped", "check-window-skip"),
+        ("failed", "check-replay-expected-fail"),
+        ("passed", "check-replay-expected-fail-but-passed"),
+        ("error", "check-replay-error"),
+    ]
+    assert [anchor for _, flag, anchor in cells if flag] == [
+        "check-window-fail",
+        "check-replay-expected-fail-but-passed",
+        "check-replay-error",
+    ]
+    # Screen readers and text searches get the id and outcome, not only a glyph.
+    assert "<span class='sr'>window-fail: failed unexpected</span>" in overview

@@ -18,7 +18,7 @@ from tests.reports.records import (
 
 def test_summary_counts_by_outcome_plan_and_requirement(tmp_path: Path) -> None:
     document = json.loads(render_json(load_log(mixed_log(tmp_path))))
-    summary = document["summary"]
+    summary = document["extra"]["summary"]
     assert summary["total"] == 8
     assert summary["counts"] == {
         "passed": 2,
@@ -55,6 +55,8 @@ def test_document_holds_run_checks_and_end_in_a_stable_order(tmp_path: Path) -> 
     text = render_json(log)
     assert text == render_json(load_log(log.path))
     document = json.loads(text)
+    assert list(document) == ["reportFormat", "specVersion", "generatedBy", "results", "extra"]
+    document = document["extra"]
     assert list(document) == ["report", "run", "checks", "end", "summary"]
     assert document["run"]["variant"] == {"algorithm": "SHA1", "digits": 6, "period": 30}
     window = next(c for c in document["checks"] if c["id"] == "window-fail")
@@ -65,12 +67,13 @@ def test_document_holds_run_checks_and_end_in_a_stable_order(tmp_path: Path) -> 
     assert replay["attachments"][0]["path"] == "evidence/qr.png"
     assert replay["unexpected"] is False
     assert document["end"]["exit_status"] == 1
-    assert text.startswith('{\n  "report": {')
+    assert text.startswith('{\n  "reportFormat": "CTRF",')
 
 
 def test_interrupted_log_has_null_end_and_says_incomplete(tmp_path: Path) -> None:
     passed = check_record("a", "replay", "passed")
     document = json.loads(render_json(load_log(write_log(tmp_path, [run_record(), passed]))))
+    document = document["extra"]
     assert document["end"] is None
     assert document["summary"]["complete"] is False
     assert document["summary"]["verdict"] == "interrupted"
@@ -80,7 +83,7 @@ def test_interrupted_log_has_null_end_and_says_incomplete(tmp_path: Path) -> Non
 def test_unexpected_is_computed_and_a_lying_end_record_is_flagged(tmp_path: Path) -> None:
     failed = check_record("a", "replay", "failed")
     path = write_log(tmp_path, [run_record(), failed, end_record([failed], [])])
-    summary = json.loads(render_json(load_log(path)))["summary"]
+    summary = json.loads(render_json(load_log(path)))["extra"]["summary"]
     assert summary["unexpected"] == ["a"]
     assert summary["end_agrees"] is False
 
@@ -96,14 +99,15 @@ def test_expected_outcome_rules(tmp_path: Path) -> None:
         check_record("plain-error", "p", "error"),
     ]
     path = write_log(tmp_path, [run_record(plans=["p"]), *checks])
-    summary = json.loads(render_json(load_log(path)))["summary"]
+    summary = json.loads(render_json(load_log(path)))["extra"]["summary"]
     assert summary["unexpected"] == ["passed-unexpectedly", "skipped-instead", "plain-error"]
 
 
 def test_verdict_passed_with_warnings(tmp_path: Path) -> None:
     checks = [check_record("a", "p", "passed"), check_record("b", "p", "warning")]
     path = write_log(tmp_path, [run_record(plans=["p"]), *checks, end_record(checks, [])])
-    assert json.loads(render_json(load_log(path)))["summary"]["verdict"] == "passed_with_warnings"
+    summary = json.loads(render_json(load_log(path)))["extra"]["summary"]
+    assert summary["verdict"] == "passed_with_warnings"
 
 
 def _strict(constant: str) -> None:
@@ -118,5 +122,6 @@ def test_lone_surrogates_and_nan_still_give_valid_utf8_json(tmp_path: Path) -> N
     path.write_text(json.dumps(run_record()) + "\n" + json.dumps(check) + "\n", encoding="utf-8")
     text = render_json(load_log(path))
     text.encode("utf-8")  # would raise on a lone surrogate
-    evidence = json.loads(text, parse_constant=_strict)["checks"][0]["steps"][0]["evidence"]
+    document = json.loads(text, parse_constant=_strict)
+    evidence = document["extra"]["checks"][0]["steps"][0]["evidence"]
     assert evidence == {"body": "\\ud800 broken", "ratio": "NaN"}

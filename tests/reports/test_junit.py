@@ -8,7 +8,9 @@ from pathlib import Path
 
 from reports import load_log, render_junit
 from tests.reports.records import (
+    COMMIT,
     HOSTILE,
+    RUN_ID,
     check_record,
     end_record,
     mixed_log,
@@ -130,3 +132,28 @@ def test_a_clean_run_has_no_failures(tmp_path: Path) -> None:
     path = write_log(tmp_path, [run_record(plans=["replay"]), *checks, end_record(checks, [])])
     root = _parse(render_junit(load_log(path)))
     assert (root.attrib["failures"], root.attrib["errors"], root.attrib["tests"]) == ("0", "0", "2")
+
+
+def test_one_test_case_per_check_and_variant(tmp_path: Path) -> None:
+    checks = [
+        check_record("alg-digits", "algorithm", "passed", variant={"digits": 6}),
+        check_record("alg-digits", "algorithm", "failed", variant={"digits": 8}),
+        check_record("alg-other", "algorithm", "passed"),
+    ]
+    records = [run_record(), *checks, end_record(checks, ["alg-digits"])]
+    root = _parse(render_junit(load_log(write_log(tmp_path, records))))
+    cases = _cases(root)
+    assert list(cases) == ["alg-digits [digits=6]", "alg-digits [digits=8]", "alg-other"]
+    assert cases["alg-digits [digits=8]"].find("failure") is not None
+    props = {
+        p.attrib["name"]: p.attrib["value"] for p in cases["alg-digits [digits=8]"].iter("property")
+    }
+    assert (props["check"], props["variant.digits"]) == ("alg-digits", "8")
+
+
+def test_suites_carry_the_run_id_and_git_commit(tmp_path: Path) -> None:
+    root = _parse(render_junit(load_log(mixed_log(tmp_path))))
+    suite = next(root.iter("testsuite"))
+    props = {p.attrib["name"]: p.attrib["value"] for p in suite.find("properties") or []}
+    assert props["run_id"] == RUN_ID
+    assert props["git_commit"] == COMMIT

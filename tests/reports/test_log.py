@@ -8,7 +8,17 @@ from pathlib import Path
 import pytest
 
 from reports import ResultLogError, load_log
-from tests.reports.records import check_record, end_record, mixed_log, run_record, write_log
+from tests.reports.records import (
+    COMMIT,
+    POLICY,
+    RUN_ID,
+    SEED,
+    check_record,
+    end_record,
+    mixed_log,
+    run_record,
+    write_log,
+)
 
 
 def test_loads_every_record_typed(tmp_path: Path) -> None:
@@ -29,6 +39,21 @@ def test_loads_every_record_typed(tmp_path: Path) -> None:
     assert expected.expected.comment == "known bug #42"
     assert log.end is not None
     assert log.end.exit_status == 1
+
+
+def test_provenance_fields_are_read(tmp_path: Path) -> None:
+    run = load_log(mixed_log(tmp_path)).run
+    assert (run.run_id, run.git_commit, run.git_dirty) == (RUN_ID, COMMIT, False)
+    assert (run.policy, run.seed) == (POLICY, SEED)
+    assert run.target.describe() == "embedded http://127.0.0.1:43121 (harness mode)"
+
+
+def test_a_log_from_before_the_provenance_fields_still_loads(tmp_path: Path) -> None:
+    old = run_record()
+    for key in ("run_id", "git_commit", "git_dirty", "policy", "seed"):
+        del old[key]
+    run = load_log(write_log(tmp_path, [old])).run
+    assert (run.run_id, run.git_commit, run.git_dirty, run.policy, run.seed) == (None,) * 5
 
 
 def test_unknown_fields_and_record_kinds_are_ignored(tmp_path: Path) -> None:
@@ -92,6 +117,19 @@ def test_cut_off_line_in_a_complete_log_is_an_error(tmp_path: Path) -> None:
         (["not", "an", "object"], "not a JSON object"),
         ({"no_record_field": 1}, "no 'record' field"),
         ({"record": "run", "command": "run", "started_at": 1.0}, "a second 'run' record"),
+        (
+            {"record": "check", "id": "x", "plan": "p", "outcome": "passed", "started_at": "soon"},
+            "'started_at' must be a finite number",
+        ),
+        (
+            {"record": "check", "id": "x", "plan": "p", "outcome": "passed", "duration_ms": 1e999},
+            "'duration_ms' must be a finite number",
+        ),
+        (
+            {"record": "check", "id": "x", "plan": "p", "outcome": "passed", "variant": "SHA1"},
+            "'variant' must be an object or null",
+        ),
+        ({"record": "end", "finished_at": 2.0, "counts": {"passed": 1.5}}, "'counts' must map"),
     ],
 )
 def test_bad_records_name_the_line_and_the_problem(

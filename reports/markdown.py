@@ -1,0 +1,246 @@
+"""``summary.md``: a short Markdown page for a CI job summary (GitHub's ``$GITHUB_STEP_SUMMARY``).
+
+Verdict and counts first, then the unexpected results with their failing
+step, requirement ids and HTTP exchanges, then one table of every check by
+plan, then the provenance. Text from the log is escaped: GitHub renders HTML
+in job summaries, and evidence is whatever the server under test sent.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from html import escape
+from typing import Any, Final
+
+from reports.log import OUTCOMES, Check, RunLog
+from reports.summary import (
+    Summary,
+    case_names,
+    failing_steps,
+    is_unexpected,
+    last_activity,
+    summarize,
+    variant_text,
+)
+from reports.text import duration_text, exchange_lines, utf8_safe, when, xml_safe
+
+VERDICT_LINE: Final = {
+    "failed": "\u274c FAILED",
+    "interrupted": "\u26a0\ufe0f INTERRUPTED",
+    "passed_with_warnings": "\u2705 PASSED WITH WARNINGS",
+    "passed": "\u2705 PASSED",
+}
+OUTCOME_TEXT: Final = {
+    "passed": "\u2713 passed",
+    "failed": "\u2717 failed",
+    "warning": "! warning",
+    "skipped": "\u2013 skipped",
+    "not_applicable": "\u2205 not applicable",
+    "error": "\u26a0 error",
+}
+#: HTTP exchanges shown per unexpected check; the HTML report has them all.
+MAX_EXCHANGES: Final = 3
+#: Policy and seed longer than this are cut in the summary (the JSON report has them whole).
+MAX_JSON_CHARS: Final = 4000
+
+_MD_SPECIAL: Final = re.compile(r"([\\`*_\[\]|~])")
+_PLAIN_CODE: Final = re.compile(r"^[A-Za-z0-9._:/=,+@ \[\]-]+$")
+
+
+def _md(value: object) -> str:
+    """Inline text: HTML and Markdown syntax escaped, one line, safe in a table cell."""
+    text = xml_safe(utf8_safe(str(value)))
+    text = " ".join(text.split())
+    return _MD_SPECIAL.sub(r"\\\1", escape(text, quote=False))
+
+
+def _code(value: object) -> str:
+    """A code span for ids; anything unusual is shown as escaped text instead."""
+    text = str(value)
+    return f"`{text}`" if _PLAIN_CODE.match(text) else _md(text)
+
+
+def _fenced(text: str, info: str = "") -> str:
+    """A fenced block no content can close early (its fence is longer than any run inside)."""
+    text = xml_safe(utf8_safe(text))
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{info}\n{text}\n{fence}"
+
+
+def _reqs(reqs: tuple[str, ...]) -> str:
+    return " ".join(_code(r) for r in reqs) or "none"
+
+
+def _counts_table(summary: Summary) -> list[str]:
+    shown = [o for o in OUTCOMES if summary.counts[o] or o in ("passed", "failed")]
+    return [
+        "| " + " | ".join(OUTCOME_TEXT[o] for o in shown) + " |",
+        "|" + "---:|" * len(shown),
+        "| " + " | ".join(str(summary.counts[o]) for o in shown) + " |",
+    ]
+
+
+def _headline(log: RunLog, summary: Summary) -> list[str]:
+    tool = _md(f"{log.run.tool} {log.run.command}")
+    lines = [f"## {VERDICT_LINE[summary.verdict]}: {tool}", ""]
+    facts = [f"**{summary.total} checks**"]
+    n = len(summary.unexpected)
+    facts.append(f"**{n} unexpected result{'s' if n != 1 else ''}**")
+    if summary.expected_failures:
+        facts.append(f"{len(summary.expected_failures)} expected failure(s) not counted")
+    if summary.duration_seconds is not None:
+        facts.append(duration_text(summary.duration_seconds))
+    facts.append(f"target {_md(log.run.target.describe())}")
+    if log.run.run_id:
+        facts.append(f"run {_code(log.run.run_id)}")
+    lines += [" \u00b7 ".join(facts), ""]
+    if not log.complete:
+        lines += [
+            f"> **Interrupted run:** {_md(log.path.name)} has no end record; "
+            f"{summary.total} checks were recorded, the others never ran or never ended.",
+            "",
+        ]
+    if summary.end_agrees is False:
+        lines += ["> The end record disagrees with the check records; the checks are counted.", ""]
+    return [*lines, *_counts_table(summary), ""]
+
+
+def _outcome_words(check: Check) -> str:
+    text = OUTCOME_TEXT.get(check.outcome, check.outcome)
+    if check.expected is not None:
+        expected = check.expected.outcome.replace("_", " ")
+        if is_unexpected(check):
+            return (
+                f"{text}, but the expectations file says **{_md(expected)}**: "
+                f"{_md(check.expected.comment)}"
+            )
+        return f"{text} (expected: {_md(check.expected.comment)})"
+    return text + (" **(unexpected)**" if is_unexpected(check) else "")
+
+
+def _exchanges(evidence: dict[str, Any]) -> list[dict[str, Any]]:
+    http = evidence.get("http")
+    items = http if isinstance(http, list) else [http] if http is not None else []
+    return [x for x in items if isinstance(x, dict)]
+
+
+def _unexpected(check: Check, name: str) -> list[str]:
+    lines = [
+        f"#### {_code(name)}: {_md(check.title)}",
+        "",
+        f"- **Outcome:** {_outcome_words(check)}",
+        f"- **Plan:** {_md(check.plan)} \u00b7 **Requirements:** {_reqs(check.all_requirements)}",
+    ]
+    if check.reason:
+        lines.append(f"- **Reason:** {_md(check.reason)}")
+    steps = failing_steps(check)
+    for step in steps:
+        message = f": {_md(step.message)}" if step.message else ""
+        lines.append(
+            f"- **Step {step.n} {_md(step.outcome)}:** {_md(step.title)} "
+            f"({_reqs(step.requirements)}){message}"
+        )
+    exchanges = [x for step in steps for x in _exchanges(step.evidence)]
+    if exchanges:
+        shown = exchanges[-MAX_EXCHANGES:]
+        more = len(exchanges) - len(shown)
+        summary = f"HTTP exchange{'s' if len(shown) > 1 else ''} of the failing step"
+        if more:
+            summary += f" (the last {len(shown)} of {len(exchanges)}; all are in index.html)"
+        text = "\n\n".join("\n".join(exchange_lines(x)) for x in shown)
+        lines += ["", f"<details><summary>{summary}</summary>", "", _fenced(text), "", "</details>"]
+    return [*lines, ""]
+
+
+def _checks_table(log: RunLog, names: list[str]) -> list[str]:
+    lines = [
+        "### Plans and checks",
+        "",
+        "| Plan | Check | Outcome | Requirements | Time |",
+        "|---|---|---|---|---:|",
+    ]
+    for check, name in zip(log.checks, names, strict=True):
+        took = duration_text(check.duration_ms / 1000) if check.duration_ms is not None else ""
+        lines.append(
+            f"| {_md(check.plan)} | {_code(name)} | {_outcome_words(check)} | "
+            f"{_reqs(check.all_requirements)} | {took} |"
+        )
+    return [*lines, ""]
+
+
+def _json_block(value: dict[str, Any]) -> str:
+    text = json.dumps(value, indent=2, ensure_ascii=False, default=str)
+    if len(text) > MAX_JSON_CHARS:
+        text = text[:MAX_JSON_CHARS] + "\n... (cut; report.json has all of it)"
+    return _fenced(text, "json")
+
+
+def _provenance(log: RunLog) -> list[str]:
+    run = log.run
+    harness = f"{run.tool} {run.tool_version}"
+    if run.git_commit:
+        harness += f", commit {run.git_commit}"
+        if run.git_dirty:
+            harness += " with uncommitted changes"
+    elif run.git_commit is None and run.run_id is not None:
+        harness += ", git commit unknown"
+    if log.end is not None:
+        finished = when(log.end.finished_at)
+    else:
+        last = last_activity(log)
+        finished = "not recorded (interrupted)" + (
+            f"; last check ended {when(last)}" if last else ""
+        )
+    rows = [
+        ("Harness", _md(harness)),
+        ("Run id", _code(run.run_id) if run.run_id else "not recorded"),
+        ("Command", f"{_code(run.command)}, plans {_md(', '.join(run.plans) or 'none')}"),
+        ("Target", _md(run.target.describe())),
+        ("Variant", _md(variant_text(run.variant) or "none")),
+        ("Expectations", _md(run.expectations_file or "none")),
+        ("Declared policy", "below" if run.policy else "none (the target declares no policy)"),
+        ("Seed", "below (passwords redacted)" if run.seed else "not recorded"),
+        ("Started", when(run.started_at)),
+        ("Finished", _md(finished)),
+    ]
+    lines = ["### Provenance", "", "| | |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in rows]
+    lines.append("")
+    for title, value in (("Declared policy", run.policy), ("Seed", run.seed)):
+        if value:
+            lines += [
+                f"<details><summary>{title}</summary>",
+                "",
+                _json_block(value),
+                "",
+                "</details>",
+            ]
+            lines.append("")
+    return lines
+
+
+def render_markdown(log: RunLog) -> str:
+    """The CI job summary of a log, as GitHub-flavoured Markdown."""
+    summary = summarize(log)
+    names = case_names(log)
+    lines = _headline(log, summary)
+    if summary.unexpected:
+        lines += ["### Unexpected results", ""]
+        for check, name in zip(log.checks, names, strict=True):
+            if is_unexpected(check):
+                lines += _unexpected(check, name)
+    lines += _checks_table(log, names)
+    expected = [
+        (c, n)
+        for c, n in zip(log.checks, names, strict=True)
+        if c.expected is not None and not is_unexpected(c)
+    ]
+    if expected:
+        lines += ["### Expected outcomes (from the expectations file)", ""]
+        lines += [f"- {_code(n)}: {_outcome_words(c)}" for c, n in expected]
+        lines.append("")
+    lines += _provenance(log)
+    lines.append("Every check's steps, evidence and charts are in `index.html` next to this file.")
+    return "\n".join(lines) + "\n"
