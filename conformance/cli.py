@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Final, NoReturn
 
 import click
 
@@ -174,6 +174,17 @@ def profiles(name: str | None, as_json: bool) -> None:
     )
 
 
+#: Outcome → the word a progress line starts with, and its colour on a terminal.
+PROGRESS_WORDS: Final = {
+    "passed": ("PASS", "green"),
+    "failed": ("FAIL", "red"),
+    "warning": ("WARN", "yellow"),
+    "skipped": ("SKIP", None),
+    "not_applicable": ("N/A ", None),
+    "error": ("ERR ", "magenta"),
+}
+
+
 @cli.command("run")
 @click.option(
     "--target",
@@ -187,16 +198,24 @@ def profiles(name: str | None, as_json: bool) -> None:
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path("out/conformance"),
+    default=Path("out/reports"),
     show_default=True,
-    help="Folder for results.jsonl and the reports.",
+    help="Root folder: the run writes OUT/<run-id>/ and OUT/latest names the newest run.",
+)
+@click.option(
+    "--expectations",
+    "expectations_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Expectations YAML: known outcomes, a list of {check, outcome, comment}; "
+    "the comment is mandatory.",
 )
 @click.option(
     "--expected",
-    "expected_file",
+    "expected_alias",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Expected-failures YAML: a list of {check, outcome, comment}.",
+    hidden=True,  # the option's first name; kept so existing CI jobs keep working
 )
 @click.option(
     "--policy",
@@ -211,14 +230,21 @@ def run_command(
     plan_names: tuple[str, ...],
     check_ids: tuple[str, ...],
     out: Path,
-    expected_file: Path | None,
+    expectations_file: Path | None,
+    expected_alias: Path | None,
     policy_file: Path | None,
     list_only: bool,
 ) -> None:
-    """Run the conformance checks against a target; exit 1 on any unexpected result."""
+    """Run the conformance checks against a target; exit 1 on any unexpected result.
+
+    Progress goes to standard error, one line per check; the verdict, the
+    counts and the path of index.html go to standard output at the end.
+    """
+    from conformance.checks import REGISTRY, CheckResult
     from conformance.results import ExpectationsError, load_expectations
     from conformance.runner import run_checks, select_checks
     from conformance.target import EmbeddedTarget, Target, TargetError
+    from reports import create_run_folder
 
     try:
         checks = select_checks(plan_names, check_ids)
@@ -228,15 +254,23 @@ def run_command(
         for spec in checks:
             click.echo(f"{spec.plan:12} {spec.id:48} {', '.join(spec.requirements)}")
         return
+    if expected_alias is not None:
+        if expectations_file is not None:
+            _fail("--expected is the old name of --expectations: give one of them")
+        expectations_file = expected_alias
     try:
-        expectations = load_expectations(expected_file) if expected_file else {}
+        expectations = (
+            load_expectations(expectations_file, known_checks=REGISTRY) if expectations_file else {}
+        )
     except ExpectationsError as exc:
         _fail(str(exc))
     if target_spec != "embedded" and not target_spec.startswith(("http://", "https://")):
         _fail(f"--target must be 'embedded' or an http(s) URL, not {target_spec!r}")
     if policy_file is not None and target_spec != "embedded":
         _fail("--policy configures the embedded server only")
-    click.echo(f"twofa run: {len(checks)} checks against {target_spec}", err=True)
+
+    if target_spec == "embedded":
+        click.echo("twofa run: starting the embedded reference server ...", err=True)
     try:
         target: Target = (
             EmbeddedTarget(policy_file=policy_file)
@@ -246,47 +280,100 @@ def run_command(
     except TargetError as exc:
         click.echo(f"twofa: cannot start the target: {exc}", err=True)
         sys.exit(USAGE_ERROR)
-    symbols = {
-        "passed": "PASS",
-        "failed": "FAIL",
-        "warning": "WARN",
-        "skipped": "SKIP",
-        "not_applicable": "N/A ",
-        "error": "ERR ",
-    }
+    width = len(str(len(checks)))
 
-    def progress(index: int, total: int, result: Any) -> None:
-        line = f"[{index:>3}/{total}] {symbols[result.outcome.value]} {result.check.id}"
+    def progress(index: int, total: int, result: CheckResult) -> None:
+        word, colour = PROGRESS_WORDS[result.outcome.value]
+        line = (
+            f"[{index:>{width}}/{total}] {click.style(word, fg=colour, bold=True)} "
+            f"{result.check.plan}/{result.check.id} ({result.duration_ms / 1000:.2f} s)"
+        )
         if result.reason and result.outcome.value != "passed":
             line += f": {result.reason}"
+        # click drops the colour when standard error is not a terminal (CI logs stay plain).
         click.echo(line, err=True)
 
     with target:
         try:
+            harness = target.harness is not None
+        except TargetError as exc:
+            click.echo(f"twofa: {exc}", err=True)
+            sys.exit(USAGE_ERROR)
+        try:
+            run_id, folder = create_run_folder(out)
+        except OSError as exc:
+            click.echo(f"twofa: error: cannot create a run folder in {out}: {exc}", err=True)
+            sys.exit(USAGE_ERROR)
+        mode = "harness mode" if harness else "no harness endpoints"
+        click.echo(
+            f"twofa run {run_id}: {len(checks)} checks against {target.kind} "
+            f"{target.base_url} ({mode}), writing {folder}",
+            err=True,
+        )
+        log_path = folder / "results.jsonl"
+        try:
             summary = run_checks(
                 target,
                 checks,
-                out / "results.jsonl",
+                log_path,
                 expectations=expectations,
-                expectations_file=str(expected_file) if expected_file else None,
+                expectations_file=str(expectations_file) if expectations_file else None,
                 progress=progress,
+                run_id=run_id,
+                policy_file=str(policy_file) if policy_file else None,
             )
         except TargetError as exc:
             click.echo(f"twofa: the target failed: {exc}", err=True)
+            _finish(out, run_id, log_path)
             sys.exit(USAGE_ERROR)
-    written = _render_reports(summary.log_path, out)
-    counts: dict[str, int] = {}
-    for result in summary.results:
-        counts[result.outcome.value] = counts.get(result.outcome.value, 0) + 1
-    click.echo(", ".join(f"{n} {k}" for k, n in counts.items()), err=True)
-    for path in [summary.log_path, *written]:
-        click.echo(f"wrote {path}", err=True)
-    if summary.unexpected:
-        click.echo(f"unexpected: {', '.join(summary.unexpected)}", err=True)
+        except KeyboardInterrupt:
+            click.echo("twofa: interrupted; the reports show the checks that ended", err=True)
+            _finish(out, run_id, log_path)
+            sys.exit(130)
+    _finish(out, run_id, log_path)
     sys.exit(summary.exit_status)
 
 
-def _render_reports(log_path: Path, out: Path) -> list[Path]:
+def _finish(root: Path, run_id: str, log_path: Path) -> None:
+    """Render the reports of a run, point ``latest`` at it, print the verdict and the paths."""
+    from reports import ResultLogError, load_log, point_latest, summarize, write_reports
+    from reports.html_page import VERDICT_TEXT
+    from reports.text import duration_text
+
+    if not log_path.exists():
+        return
+    try:
+        log = load_log(log_path)
+        written = write_reports(log_path)
+    except (ResultLogError, OSError) as exc:
+        click.echo(f"twofa: error: cannot write the reports: {exc}", err=True)
+        return
+    try:
+        latest = f"{point_latest(root, run_id)} -> {run_id}"
+    except OSError as exc:
+        latest = f"not updated ({exc})"
+    summary = summarize(log)
+    counts = ", ".join(f"{n} {o.replace('_', ' ')}" for o, n in summary.counts.items() if n)
+    took = duration_text(summary.duration_seconds) if summary.duration_seconds is not None else ""
+    click.echo(
+        f"{VERDICT_TEXT[summary.verdict]}: {summary.total} checks"
+        + (f", {counts}" if counts else "")
+        + (f" in {took}" if took else "")
+        + f" ({len(summary.unexpected)} unexpected)"
+    )
+    for check in log.checks:
+        if check.id in summary.unexpected:
+            why = check.reason or check.outcome
+            if check.expected is not None:
+                why = f"expected {check.expected.outcome}, was {check.outcome}"
+            click.echo(f"  unexpected: {check.plan}/{check.id}: {why}")
+    files = ", ".join(p.name for p in [log_path, *written.values()])
+    click.echo(f"wrote {log_path.parent}/: {files}")
+    click.echo(f"latest: {latest}")
+    click.echo(f"report: {written['html']}")
+
+
+def _render_reports(log_path: Path, out: Path | None) -> list[Path]:
     from reports import write_reports
 
     return list(write_reports(log_path, out).values())
@@ -301,14 +388,14 @@ def _render_reports(log_path: Path, out: Path) -> list[Path]:
     help="Folder for the reports (default: the log's folder).",
 )
 def report_command(log: Path, out: Path | None) -> None:
-    """Render a result log (results.jsonl) as JSON, JUnit XML and HTML."""
-    from reports import ResultLogError, write_reports
+    """Render a result log (results.jsonl) as report.json, junit.xml, summary.md, index.html."""
+    from reports import ResultLogError
 
     try:
-        written = write_reports(log, out)
+        written = _render_reports(log, out)
     except (ResultLogError, OSError) as exc:
         _fail(str(exc))
-    for path in written.values():
+    for path in written:
         click.echo(f"wrote {path}")
 
 
@@ -343,3 +430,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     except click.Abort:
         click.echo("twofa: interrupted", err=True)
         sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 import time
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Final
 
 import yaml
 
@@ -18,7 +22,7 @@ FORMAT = 1
 
 
 class ExpectationsError(ValueError):
-    """Raised for an expectations file that cannot be used (with file and entry)."""
+    """Raised for an expectations file that cannot be used; one line naming file and entry."""
 
 
 @dataclass(frozen=True)
@@ -28,29 +32,132 @@ class Expectation:
     comment: str
 
 
-def load_expectations(path: Path) -> dict[str, Expectation]:
-    """Read an expected-failures file: ``- check: ID / outcome: failed / comment: why``.
+#: The fields of one expectations entry.
+EXPECTATION_FIELDS: Final = ("check", "outcome", "comment")
 
-    The comment is mandatory: an expected failure nobody can explain is a bug.
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def load_expectations(
+    path: Path, known_checks: Collection[str] | None = None
+) -> dict[str, Expectation]:
+    """Read an expectations file: a YAML list of ``{check, outcome, comment}`` entries.
+
+    ``outcome`` defaults to ``failed``. The comment is mandatory: an expected
+    failure nobody can explain is a bug. With ``known_checks``, an entry for a
+    check that does not exist is refused (a typo would otherwise hide a
+    failure). Every problem is one line naming the file and the entry.
     """
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or []
-    except (OSError, yaml.YAMLError) as exc:
-        raise ExpectationsError(f"{path}: cannot read: {exc}") from None
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ExpectationsError(f"{path}: no such expectations file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise ExpectationsError(f"{path}: cannot read: {_one_line(reason)}") from None
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise ExpectationsError(f"{path}{where}: not valid YAML: {_one_line(problem)}") from None
+    if document is None:
+        return {}
     if not isinstance(document, list):
-        raise ExpectationsError(f"{path}: expected a list of entries")
+        raise ExpectationsError(
+            f"{path}: expected a list of entries (- check: ID, outcome: failed, comment: why)"
+        )
+    outcomes = [o.value for o in Outcome]
     found: dict[str, Expectation] = {}
+    first_entry: dict[str, int] = {}
     for index, entry in enumerate(document, 1):
-        if not isinstance(entry, dict) or not isinstance(entry.get("check"), str):
-            raise ExpectationsError(f"{path}: entry {index} needs a 'check' id")
+        where = f"{path} entry {index}"
+        if not isinstance(entry, dict):
+            raise ExpectationsError(f"{where}: expected a mapping with check, outcome and comment")
+        check_id = entry.get("check")
+        if not isinstance(check_id, str) or not check_id.strip():
+            raise ExpectationsError(f"{where}: needs a 'check' id (see 'twofa run --list')")
+        where += f" ({_one_line(check_id)})"
+        unknown = [str(k) for k in entry if k not in EXPECTATION_FIELDS]
+        if unknown:
+            raise ExpectationsError(
+                f"{where}: unknown field {_one_line(', '.join(unknown))!r} "
+                f"(fields: {', '.join(EXPECTATION_FIELDS)})"
+            )
+        if known_checks is not None and check_id not in known_checks:
+            raise ExpectationsError(f"{where}: no such check (see 'twofa run --list')")
+        if check_id in first_entry:
+            raise ExpectationsError(
+                f"{where}: listed twice (first in entry {first_entry[check_id]})"
+            )
         comment = entry.get("comment")
         if not isinstance(comment, str) or not comment.strip():
-            raise ExpectationsError(f"{path}: entry {index} ({entry['check']}) needs a comment")
+            raise ExpectationsError(f"{where}: needs a comment saying why this outcome is expected")
         outcome = entry.get("outcome", "failed")
-        if outcome not in {o.value for o in Outcome}:
-            raise ExpectationsError(f"{path}: entry {index}: unknown outcome {outcome!r}")
-        found[entry["check"]] = Expectation(entry["check"], outcome, comment.strip())
+        if outcome not in outcomes:
+            raise ExpectationsError(
+                f"{where}: unknown outcome {_one_line(outcome)!r} (one of {', '.join(outcomes)})"
+            )
+        first_entry[check_id] = index
+        found[check_id] = Expectation(check_id, outcome, comment.strip())
     return found
+
+
+def harness_commit() -> tuple[str | None, bool | None]:
+    """The git commit of the harness checkout and whether it has uncommitted changes.
+
+    ``(None, None)`` when the harness is not a git checkout (an installed
+    wheel), git is missing, or git refuses; this never fails a run.
+    """
+    root = Path(__file__).resolve().parents[1]
+    git = shutil.which("git")
+    if git is None:
+        return None, None
+    # A GIT_DIR from the caller's environment would describe some other repository.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+
+    def git_out(*args: str) -> str | None:
+        try:
+            done = subprocess.run(  # noqa: S603 - git from PATH, fixed arguments
+                [git, "-C", str(root), *args],
+                capture_output=True,
+                text=True,
+                timeout=10,
+                check=False,
+                env=env,
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return done.stdout if done.returncode == 0 else None
+
+    top_and_head = git_out("rev-parse", "--show-toplevel", "HEAD")
+    if top_and_head is None:
+        return None, None
+    parts = top_and_head.split("\n")
+    # Only the harness's own checkout counts, not a repository that merely contains it.
+    if len(parts) < 2 or Path(parts[0]).resolve() != root or not parts[1].strip():
+        return None, None
+    status = git_out("status", "--porcelain", "--untracked-files=no")
+    return parts[1].strip(), (None if status is None else bool(status.strip()))
+
+
+#: A key ending with one of these names a value that is never written to a log.
+_SECRET_KEY_ENDINGS: Final = ("password", "secret", "token")
+
+
+def redacted(value: Any) -> Any:
+    """A copy of ``value`` with every password, secret or token value replaced by a marker."""
+    if isinstance(value, dict):
+        return {
+            k: "[redacted]" if str(k).lower().endswith(_SECRET_KEY_ENDINGS) else redacted(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [redacted(v) for v in value]
+    return value
 
 
 def is_unexpected(result: CheckResult, expected: Expectation | None) -> bool:
@@ -82,16 +189,26 @@ class ResultLog:
         plans: list[str],
         variant: dict[str, Any],
         expectations_file: str | None,
+        run_id: str | None = None,
+        policy: dict[str, Any] | None = None,
+        seed: dict[str, Any] | None = None,
     ) -> None:
+        """Write the run record: what ran, against what, from which harness (provenance)."""
+        commit, dirty = harness_commit()
         self._write(
             {
                 "record": "run",
                 "format": FORMAT,
+                "run_id": run_id,
                 "tool": "twofa-harness",
                 "tool_version": version("twofa-harness"),
+                "git_commit": commit,
+                "git_dirty": dirty,
                 "command": command,
                 "started_at": time.time(),
                 "target": target,
+                "policy": policy,
+                "seed": None if seed is None else redacted(seed),
                 "plans": plans,
                 "variant": variant,
                 "expectations_file": expectations_file,
@@ -137,3 +254,7 @@ class ResultLog:
         )
         self._file.close()
         return exit_status
+
+    def close(self) -> None:
+        """Close the log without an end record (an interrupted run)."""
+        self._file.close()

@@ -9,7 +9,7 @@ from pathlib import Path
 import conformance.plans  # noqa: F401  - registers every plan's checks
 from conformance.checks import REGISTRY, CheckResult, CheckSpec, Outcome
 from conformance.results import Expectation, ResultLog
-from conformance.session import RunContext
+from conformance.session import CHECK_SEED, RunContext
 from conformance.target import Target
 
 
@@ -48,16 +48,31 @@ def start_log(
     checks: list[CheckSpec],
     *,
     expectations_file: str | None = None,
+    run_id: str | None = None,
+    policy_file: str | None = None,
 ) -> ResultLog:
-    """Open the result log and write its run record (the target's variant included)."""
+    """Open the result log and write its run record.
+
+    The record carries the provenance: harness version and git commit, the
+    target and the policy it declares, the seed the checks start from
+    (passwords redacted), the variant and the start time.
+    """
     log = ResultLog(log_path)
     algorithm, digits, period = run.totp_parameters
+    target = run.target.describe()
+    if policy_file is not None:
+        target["policy_file"] = policy_file
+    has_harness = run.target.harness is not None
     log.start(
         command="run",
-        target=run.target.describe(),
+        target=target,
         plans=list(dict.fromkeys(spec.plan for spec in checks)),
         variant={"algorithm": algorithm, "digits": digits, "period": period},
         expectations_file=expectations_file,
+        run_id=run_id,
+        policy=run.policy if has_harness else None,
+        # Without harness endpoints nothing can be seeded: the checks that would are skipped.
+        seed=CHECK_SEED if has_harness else None,
     )
     return log
 
@@ -84,17 +99,32 @@ def run_checks(
     expectations: dict[str, Expectation] | None = None,
     expectations_file: str | None = None,
     progress: Callable[[int, int, CheckResult], None] | None = None,
+    run_id: str | None = None,
+    policy_file: str | None = None,
 ) -> RunSummary:
     """Run ``checks`` one after the other, each from a fresh state when the target allows."""
     expectations = expectations or {}
     run = RunContext(target)
-    log = start_log(log_path, run, checks, expectations_file=expectations_file)
+    log = start_log(
+        log_path,
+        run,
+        checks,
+        expectations_file=expectations_file,
+        run_id=run_id,
+        policy_file=policy_file,
+    )
     results: list[CheckResult] = []
-    for index, spec in enumerate(checks, 1):
-        result = run_check(run, spec)
-        results.append(result)
-        log.check(result, expectations.get(spec.id))
-        if progress:
-            progress(index, len(checks), result)
+    try:
+        for index, spec in enumerate(checks, 1):
+            result = run_check(run, spec)
+            results.append(result)
+            log.check(result, expectations.get(spec.id))
+            if progress:
+                progress(index, len(checks), result)
+    except BaseException:
+        # Interrupted (Ctrl-C, a dead target): the log stays without its end record,
+        # which is how readers know the run did not finish.
+        log.close()
+        raise
     exit_status = log.end()
     return RunSummary(results, log.unexpected, exit_status, log_path)
