@@ -28,7 +28,7 @@ test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 conformance: setup
-	$(VENV)/bin/twofa run --target embedded --out out/conformance
+	$(VENV)/bin/twofa run --target embedded --out out/reports
 
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
