@@ -34,6 +34,12 @@ KNOWN_FAULTS: Final = frozenset(
         "any_hash_accepted",
         "lenient_code_format",
         "short_secret",
+        "undeclared_wide_window",
+        "undeclared_narrow_window",
+        "no_drift_tracking",
+        "unbounded_drift",
+        "email_code_never_expires",
+        "no_email_attempt_limit",
     }
 )
 

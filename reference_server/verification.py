@@ -27,7 +27,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import or_, update
+from sqlalchemy import or_, select, true, update
 from sqlalchemy.orm import Session
 
 from .models import Agent, Device, Enrollment
@@ -80,9 +80,11 @@ def matching_steps(
     Every candidate is computed and compared in constant time, match or not.
     """
     current = time_step(now, params.period)
-    centre = current + (drift if policy.drift_tracking else 0)
+    tracking = policy.drift_tracking and not policy.has("no_drift_tracking")
+    centre = current + (drift if tracking else 0)
+    back, forward = accepted_window(policy)
     candidates = sorted(
-        range(centre - policy.window_back, centre + policy.window_forward + 1),
+        range(centre - back, centre + forward + 1),
         key=lambda step: (abs(step - centre), step),
     )
     found = []
@@ -100,11 +102,26 @@ def matching_steps(
     return found
 
 
+def accepted_window(policy: Policy) -> tuple[int, int]:
+    """The steps (back, forward) really accepted: the declared window, unless a mutant lies."""
+    back, forward = policy.window_back, policy.window_forward
+    if policy.has("undeclared_wide_window"):
+        # A mutant that accepts one step more each way than GET /__harness__/policy says.
+        return back + 1, forward + 1
+    if policy.has("undeclared_narrow_window"):
+        # A mutant that refuses the future steps its declared window promises.
+        return back, 0
+    return back, forward
+
+
 def bounded_drift(step: int, now: float, period: int, policy: Policy) -> int:
     """The offset of the matched step from now, clamped to ±max_steps (RFC 6238 §6)."""
-    if not policy.drift_tracking:
+    if not policy.drift_tracking or policy.has("no_drift_tracking"):
         return 0
     offset = step - time_step(now, period)
+    if policy.has("unbounded_drift"):
+        # A mutant that follows a drifting clock without limit: the window walks away.
+        return offset
     return max(-policy.drift_max_steps, min(policy.drift_max_steps, offset))
 
 
@@ -244,21 +261,41 @@ def check_email_code(
     box: SecretBox,
 ) -> EmailCheck:
     """Expiry first, then an atomically counted attempt, then the comparison's result."""
-    if enrollment.email_code_expires_at is None or enrollment.email_code_expires_at <= now:
+    expires_at = enrollment.email_code_expires_at
+    # The "email_code_never_expires" mutant ignores the code's lifetime.
+    if expires_at is None or (expires_at <= now and not policy.has("email_code_never_expires")):
         return EmailCheck.EXPIRED
+    attempts_left = Enrollment.email_attempts < policy.email_code_max_attempts
+    if policy.has("no_email_attempt_limit"):
+        attempts_left = true()  # a mutant that lets anyone guess all 10^6 codes
     result = db.execute(
         update(Enrollment)
-        .where(
-            Enrollment.id == enrollment.id,
-            Enrollment.status == "verify_email",
-            Enrollment.email_attempts < policy.email_code_max_attempts,
-        )
+        .where(Enrollment.id == enrollment.id, Enrollment.status == "verify_email", attempts_left)
         .values(email_attempts=Enrollment.email_attempts + 1)
         .execution_options(synchronize_session=False)
     )
     if not getattr(result, "rowcount", 0):
         return EmailCheck.TOO_MANY
     db.refresh(enrollment)
-    if not box.code_matches(enrollment.email_code_hash, code):
-        return EmailCheck.INVALID
-    return EmailCheck.ACCEPTED
+    if box.code_matches(enrollment.email_code_hash, code):
+        return EmailCheck.ACCEPTED
+    if policy.has("reusable_email_code") and _matches_an_earlier_code(
+        db, enrollment, code, now, box
+    ):
+        return EmailCheck.ACCEPTED
+    return EmailCheck.INVALID
+
+
+def _matches_an_earlier_code(
+    db: Session, enrollment: Enrollment, code: str, now: float, box: SecretBox
+) -> bool:
+    """The "reusable_email_code" mutant: a used code still verifies until it expires."""
+    earlier = db.scalars(
+        select(Enrollment.email_code_hash).where(
+            Enrollment.agent_id == enrollment.agent_id,
+            Enrollment.id != enrollment.id,
+            Enrollment.email_code_hash.is_not(None),
+            Enrollment.email_code_expires_at > now,
+        )
+    )
+    return any(box.code_matches(digest, code) for digest in earlier)
