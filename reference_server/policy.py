@@ -40,6 +40,14 @@ KNOWN_FAULTS: Final = frozenset(
         "unbounded_drift",
         "email_code_never_expires",
         "no_email_attempt_limit",
+        "resend_keeps_old_code",
+        "old_device_retired_early",
+        "remote_support_seat_ungated",
+        "partial_token_hosts",
+        "qr_uri_mismatch",
+        "qr_for_mobile",
+        "manual_key_truncated",
+        "cacheable_provisioning",
     }
 )
 

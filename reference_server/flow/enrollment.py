@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -145,7 +146,12 @@ def resend_email(svc: Services, token: str, body: Body) -> Sent:
         fields(body(), {})
         enrollment = _pending(db, caller, "verify_email")
         _cooldown(svc, caller.agent.last_email_sent_at, now)
-        _store_code(svc, caller, enrollment, _mail_code(svc, caller), now)
+        code = _mail_code(svc, caller)
+        if svc.policy.has("resend_keeps_old_code"):
+            # Mutant: the new code is mailed but never stored; the old one keeps working.
+            caller.agent.last_email_sent_at = now
+        else:
+            _store_code(svc, caller, enrollment, code, now)
         sent_to = mask_email(caller.agent.email)
     return {"next": "verify_email", "sent_to": sent_to}
 
@@ -164,6 +170,13 @@ def verify_email(svc: Services, token: str, body: Body) -> None:
                 enrollment.email_code_hash = None
             enrollment.secret_encrypted = svc.box.encrypt(new_secret(svc.policy))
             caller.token.stage = "connect_device"
+            if svc.policy.has("old_device_retired_early"):
+                # Mutant: the old device goes as soon as a new one is on its way.
+                db.execute(
+                    update(Device)
+                    .where(Device.agent_id == caller.agent.id, Device.status == "active")
+                    .values(status="retired", retired_at=now)
+                )
     if result is not EmailCheck.ACCEPTED:
         log.info("email code refused: %s", result.value)
         raise ApiError(result.value)
@@ -185,9 +198,13 @@ def provisioning(svc: Services, email: str, enrollment: Enrollment) -> dict[str,
         },
         quote_via=quote,
     )
+    manual_key = grouped(key)
+    if svc.policy.has("manual_key_truncated"):
+        # Mutant: the dialog shows the key without its last group.
+        manual_key = manual_key.rsplit(" ", 1)[0]
     return {
         "otpauth_uri": f"otpauth://totp/{label}?{query}",
-        "manual_key": grouped(key),
+        "manual_key": manual_key,
         "issuer": issuer,
         "account": email,
         "algorithm": enrollment.algorithm,
@@ -213,7 +230,12 @@ def device_details(svc: Services, token: str, *, mobile: bool, qr_scale: int) ->
         caller = load_caller(db, token, svc.clock.now())
         enrollment = _pending(db, caller, "connect_device")
         answer = provisioning(svc, caller.agent.email, enrollment)
-    answer["qr_png"] = None if mobile else qr_png(answer["otpauth_uri"], qr_scale)
+    drawn = answer["otpauth_uri"]
+    if svc.policy.has("qr_uri_mismatch"):
+        # Mutant: the QR code is drawn from a URI without its issuer parameter.
+        drawn = re.sub(r"&issuer=[^&]*", "", drawn)
+    show_qr = not mobile or svc.policy.has("qr_for_mobile")
+    answer["qr_png"] = qr_png(drawn, qr_scale) if show_qr else None
     return answer
 
 

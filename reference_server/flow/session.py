@@ -19,7 +19,7 @@ from ..accounts import (
 from ..app import Services
 from ..errors import ApiError, otp_locked_error
 from ..inputs import code_field, fields, lenient_code
-from ..models import Agent, SupportSession
+from ..models import Agent, Device, SupportSession
 from ..security import new_join_code
 from ..verification import Outcome, lock_remaining, verify_device_code
 from .base import Body, TokenAnswer
@@ -54,7 +54,10 @@ def sign_in(svc: Services, email: str, password: str) -> TokenAnswer:
             assert agent is not None
             agent.password_failures = 0
             agent.password_locked_until = None
-            if two_factor_required(db, agent):
+            required = two_factor_required(db, agent)
+            if policy.has("remote_support_seat_ungated") and agent.seat == "remote_support":
+                required = False  # Mutant: only the v5 seat is asked for the second factor.
+            if required:
                 locked_for = lock_remaining(agent, now)
                 if locked_for is not None:
                     failure = ApiError(
@@ -109,8 +112,21 @@ def submit_code(svc: Services, token: str, body: Body) -> TokenAnswer:
         if policy.has("lenient_code_format"):
             raw = {**raw, "code": lenient_code(raw.get("code"), device.digits)}
         code = code_field(fields(raw, {"code": str}), device.digits)
-        secret = svc.box.decrypt(device.secret_encrypted)
-        verdict = verify_device_code(db, caller.agent, device, secret, code, now, policy)
+        devices = [device]
+        if policy.has("old_device_survives"):
+            # Mutant: every device ever confirmed still counts, newest first.
+            devices = list(
+                db.scalars(
+                    select(Device)
+                    .where(Device.agent_id == caller.agent.id, Device.status == "active")
+                    .order_by(Device.id.desc())
+                )
+            )
+        for candidate in devices:
+            secret = svc.box.decrypt(candidate.secret_encrypted)
+            verdict = verify_device_code(db, caller.agent, candidate, secret, code, now, policy)
+            if verdict.outcome is not Outcome.INVALID:
+                break
         if verdict.outcome is Outcome.ACCEPTED:
             if not policy.has("no_token_rotation"):
                 caller.token.ended_at = now
@@ -172,7 +188,8 @@ def host_support_session(svc: Services, token: str, body: Body) -> dict[str, Any
     with svc.sessions.begin() as db:
         now = svc.clock.now()
         caller = load_caller(db, token, now)
-        require_second_factor(db, caller)
+        if not (svc.policy.has("partial_token_hosts") and not caller.full):
+            require_second_factor(db, caller)  # the mutant lets a partial token through
         fields(body(), {})
         session = SupportSession(
             agent_id=caller.agent.id, join_code=new_join_code(), created_at=now

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import io
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import zxingcpp
+from PIL import Image
 
 from reference_server.app import create_app
 from reference_server.clock import ServerClock
 from reference_server.policy import KNOWN_FAULTS, PolicyError
 from simulators.hotp import CodeGenerator
 
-from .conftest import V5, Api, error_code
+from .conftest import RS, V5, Api, error_code
 
 
 def test_faults_are_refused_outside_harness_mode(app_config: dict[str, Any]) -> None:
@@ -127,3 +131,84 @@ def test_the_reference_server_refuses_a_used_email_code(api: Api) -> None:
     if api.mail_code(V5[0]) == used:
         pytest.skip("the new code equals the used one")
     assert error_code(api.verify_email(partial, used)) == "email_code_invalid"
+
+
+@pytest.mark.parametrize("mutant", ["resend_keeps_old_code"], indirect=True)
+def test_resend_keeps_old_code_mails_a_code_that_is_never_stored(mutant: Api) -> None:
+    token = mutant.token(V5, expect="enroll")
+    assert mutant.start(token).status_code == 202
+    old = mutant.mail_code(V5[0])
+    mutant.advance(mutant.services.policy.email_code_resend_cooldown_seconds)
+    assert mutant.post("/api/v1/enrollment/email/resend", token).status_code == 202
+    if mutant.mail_code(V5[0]) == old:
+        pytest.skip("the new code equals the old one")
+    assert mutant.verify_email(token, old).status_code == 200
+
+
+@pytest.mark.parametrize("mutant", ["old_device_retired_early"], indirect=True)
+def test_old_device_retired_early_loses_the_device_before_confirmation(mutant: Api) -> None:
+    mutant.enroll(V5)
+    mutant.advance(mutant.services.policy.email_code_resend_cooldown_seconds)
+    partial = mutant.token(V5, expect="verify_otp")
+    mutant.to_connect_device(partial)  # then walk away without confirming
+    mutant.advance(30)
+    # The old device is gone: sign-in sends the agent to enrollment, not to the code prompt.
+    mutant.token(V5, expect="enroll")
+
+
+@pytest.mark.parametrize("mutant", ["old_device_survives"], indirect=True)
+def test_old_device_survives_accepts_the_replaced_device(mutant: Api) -> None:
+    old = mutant.enroll(V5).generator
+    mutant.advance(mutant.services.policy.email_code_resend_cooldown_seconds)
+    partial = mutant.token(V5, expect="verify_otp")
+    new = mutant.to_connect_device(partial)
+    assert mutant.confirm(partial, mutant.code(new)).status_code == 200
+    mutant.advance(30)
+    assert mutant.otp(mutant.token(V5), mutant.code(old)).status_code == 200
+
+
+@pytest.mark.parametrize("mutant", ["remote_support_seat_ungated"], indirect=True)
+def test_remote_support_seat_ungated_skips_the_second_factor(mutant: Api) -> None:
+    mutant.token(RS, expect="done")
+    mutant.token(V5, expect="enroll")
+
+
+@pytest.mark.parametrize("mutant", ["partial_token_hosts"], indirect=True)
+def test_partial_token_hosts_a_support_session(mutant: Api) -> None:
+    partial = mutant.token(V5, expect="enroll")
+    assert mutant.post("/api/v1/support-sessions", partial, json={}).status_code == 201
+
+
+@pytest.mark.parametrize("mutant", ["qr_uri_mismatch"], indirect=True)
+def test_qr_uri_mismatch_draws_a_qr_without_the_issuer(mutant: Api) -> None:
+    token = mutant.token(V5, expect="enroll")
+    mutant.to_connect_device(token)
+    device = mutant.device(token).json
+    with Image.open(io.BytesIO(base64.b64decode(device["qr_png_base64"]))) as image:
+        [found] = zxingcpp.read_barcodes(image)
+    assert "&issuer=" in device["otpauth_uri"]
+    assert found.text == device["otpauth_uri"].replace("&issuer=Remote%20Support", "")
+
+
+@pytest.mark.parametrize("mutant", ["qr_for_mobile"], indirect=True)
+def test_qr_for_mobile_shows_a_phone_a_qr_code(mutant: Api) -> None:
+    token = mutant.token(V5, expect="enroll")
+    mutant.to_connect_device(token)
+    device = mutant.device(token, X_Client_Kind="mobile", X_Client_Version="4.3.1575")
+    assert "qr_png_base64" in device.json
+
+
+@pytest.mark.parametrize("mutant", ["manual_key_truncated"], indirect=True)
+def test_manual_key_truncated_drops_the_last_group(mutant: Api) -> None:
+    token = mutant.token(V5, expect="enroll")
+    mutant.to_connect_device(token)
+    device = mutant.device(token).json
+    secret = device["otpauth_uri"].split("secret=")[1].split("&")[0]
+    assert device["manual_key"].replace(" ", "") == secret[:28]
+
+
+@pytest.mark.parametrize("mutant", ["cacheable_provisioning"], indirect=True)
+def test_cacheable_provisioning_forgets_no_store(mutant: Api) -> None:
+    token = mutant.token(V5, expect="enroll")
+    mutant.to_connect_device(token)
+    assert "no-store" not in mutant.device(token).headers.get("Cache-Control", "")
