@@ -205,7 +205,9 @@ def _evidence(evidence: dict[str, Any]) -> str:
         html += '<dl class="evidence">' + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows)
         html += "</dl>"
     if "http" in evidence:
-        html += _http(evidence["http"])
+        # One exchange, or (as checks record them) a list of exchanges in order.
+        http = evidence["http"]
+        html += "".join(_http(x) for x in http) if isinstance(http, list) else _http(http)
     known = {"code", "step", "skew_seconds", "server_time", "device_time", "http"}
     rest = {k: v for k, v in evidence.items() if k not in known}
     if rest:

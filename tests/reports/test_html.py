@@ -19,6 +19,7 @@ from tests.reports.records import (
     mixed_log,
     png_bytes,
     run_record,
+    step,
     write_log,
 )
 
@@ -259,3 +260,17 @@ def test_plan_by_check_matrix_links_every_check(mixed_html: str) -> None:
     ]
     # Screen readers and text searches get the id and outcome, not only a glyph.
     assert "<span class='sr'>window-fail: failed unexpected</span>" in overview
+
+
+def test_a_list_of_http_exchanges_is_shown_as_exchanges(tmp_path: Path) -> None:
+    exchanges = [
+        {"method": "POST", "url": "/api/v1/auth/otp", "status": 200, "request": {"code": "1"}},
+        {"method": "POST", "url": "/api/v1/auth/otp", "status": 401, "request": {"code": "1"}},
+    ]
+    check = check_record(
+        "a", "replay", "failed", steps=[step(1, "failed", evidence={"http": exchanges})]
+    )
+    html = render_html(load_log(write_log(tmp_path, [run_record(), check])))
+    shown = re.findall(r'<pre class="http" aria-label="HTTP exchange">(.*?)</pre>', html, re.S)
+    assert [x.splitlines()[0] for x in shown] == ["\u2192 POST /api/v1/auth/otp"] * 2
+    assert ["\u2190 401" in x for x in shown] == [False, True]
