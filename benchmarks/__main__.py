@@ -13,7 +13,7 @@ import statistics
 import time
 from collections.abc import Callable
 
-from benchmarks import browser_enrollment
+from benchmarks import browser_enrollment, run_by_plan
 from simulators.clock import ManualClock
 from simulators.device import AuthenticatorDevice
 
@@ -76,6 +76,8 @@ def main() -> None:
     )
     print()
     browser_enrollment.main()
+    print()
+    run_by_plan.main()
 
 
 if __name__ == "__main__":
