@@ -54,6 +54,28 @@ CHECK_SEED: Final[dict[str, Any]] = {
 }
 
 
+V5_AGENT: Final = "v5@conformance.test"
+RS_AGENT: Final = "rs@conformance.test"
+OTHER_SEAT_AGENT: Final = "other@conformance.test"
+ADMIN: Final = "admin@conformance.test"
+
+
+def check_seed(
+    *emails: str,
+    two_factor_required: bool = True,
+    device_groups: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The check seed with only the agents named (a reset hashes every password: ~40 ms each)."""
+    agents = [a for a in CHECK_SEED["agents"] if a["email"] in emails]
+    if len(agents) != len(emails):
+        raise HarnessError(f"the check seed has no agent among {emails}")
+    return {
+        "agents": agents,
+        "device_groups": device_groups or CHECK_SEED["device_groups"],
+        "two_factor_required": two_factor_required,
+    }
+
+
 class RunContext:
     """What every check of one run shares."""
 
@@ -100,7 +122,7 @@ class RunContext:
         self.clock.set(self.harness.advance(seconds))
 
     def agent(
-        self, email: str = "v5@conformance.test", *, client: str = "web", version: str = "4.3.1575"
+        self, email: str = V5_AGENT, *, client: str = "web", version: str = "4.3.1575"
     ) -> Agent:
         return Agent(self, email, PASSWORD, client, version)
 
@@ -186,6 +208,15 @@ class Agent:
     def me(self) -> Exchange:
         return self.call("GET", "/api/v1/me")
 
+    def reach_device_step(self, step: Step) -> None:
+        """Sign in, start enrollment, verify the email: at the connect-device step."""
+        if not step.expect_status(self.sign_in(), 200):
+            step.stop()
+        if not step.expect_status(self.start_enrollment(), 202):
+            step.stop()
+        if not step.expect_status(self.verify_email(self.latest_email_code()), 200):
+            step.stop()
+
     def latest_email_code(self) -> str:
         mails = [m for m in self.run.harness.mailbox(self.email) if m.get("code")]
         if not mails:
@@ -243,11 +274,12 @@ class Agent:
 
 
 def start_with_enrolled_agent(
-    ctx: CheckContext, *, requirements: tuple[str, ...] = ()
+    ctx: CheckContext, *, requirements: tuple[str, ...] = (), seed: dict[str, Any] | None = None
 ) -> tuple[Agent, AuthenticatorDevice, Account]:
-    """The usual prologue: a fresh seed, then one agent enrolled with the RFC reference device."""
+    """The usual prologue: a fresh seed (by default the v5 agent alone), then that agent
+    enrolled with the RFC reference device."""
     run = ctx.run
-    run.fresh_start()
+    run.fresh_start(seed or check_seed(V5_AGENT))
     agent, device = run.agent(), run.device()
     with ctx.step("Enroll an agent with the RFC reference device", requirements) as step:
         account = agent.enroll(device, step)

@@ -1,5 +1,27 @@
 """The conformance plans. Importing this package registers every check."""
 
-from conformance.plans import algorithm, replay
+from conformance.plans import (
+    algorithm,
+    drift,
+    enrollment,
+    gating,
+    provisioning,
+    reenrollment,
+    replay,
+    sessions,
+    throttling,
+    window,
+)
 
-__all__ = ["algorithm", "replay"]
+__all__ = [
+    "algorithm",
+    "drift",
+    "enrollment",
+    "gating",
+    "provisioning",
+    "reenrollment",
+    "replay",
+    "sessions",
+    "throttling",
+    "window",
+]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from conformance.checks import CheckContext, check
-from conformance.session import start_with_enrolled_agent
+from conformance.session import V5_AGENT, check_seed, start_with_enrolled_agent
 from simulators.hotp import DIGEST_BYTES, HASHES, CodeGenerator
 
 #: Controlled instants after the check's base time, in increasing order (the
@@ -51,7 +51,7 @@ def provisioning_declares_parameters(ctx: CheckContext) -> None:
     """The otpauth URI, the device fields and the declared policy agree, and the
     secret is as long as the HMAC output."""
     run = ctx.run
-    run.fresh_start()
+    run.fresh_start(check_seed(V5_AGENT))
     agent = run.agent()
     with ctx.step("Reach the connect-device stage", ("ENR-02",)) as step:
         step.expect_status(agent.sign_in(), 200)

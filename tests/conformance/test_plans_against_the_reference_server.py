@@ -8,6 +8,7 @@ a registered check without a mutant here fails the suite.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ import yaml
 from conformance.checks import REGISTRY, Outcome
 from conformance.runner import run_checks, select_checks
 from conformance.target import EmbeddedTarget
+from reports.charts import parse_window
 
 #: check id → the fault that must make it fail.
 MUTANTS: dict[str, str] = {
@@ -27,7 +29,36 @@ MUTANTS: dict[str, str] = {
     "replay-older-step-after-newer": "no_replay_guard",
     "replay-parallel-race": "no_replay_guard",
     "replay-setup-code-not-reusable-for-login": "reusable_setup_code",
+    "provisioning-uri-lints-clean": "short_secret",
+    "provisioning-qr-encodes-the-uri": "qr_uri_mismatch",
+    "provisioning-manual-key-matches-the-uri": "manual_key_truncated",
+    "provisioning-not-cacheable": "cacheable_provisioning",
+    "provisioning-no-qr-for-mobile": "qr_for_mobile",
+    "window-measured-matches-declared": "undeclared_wide_window",
+    "drift-device-ahead-is-tracked": "no_drift_tracking",
+    "drift-tracking-is-bounded": "unbounded_drift",
+    "throttling-failures-count-across-sessions": "no_throttle",
+    "throttling-correct-code-refused-while-locked": "no_throttle",
+    "throttling-lock-released-after-lock-time": "no_throttle",
+    "enrollment-email-code-errors": "email_code_never_expires",
+    "enrollment-resend-kills-the-old-code": "resend_keeps_old_code",
+    "enrollment-email-attempt-limit": "no_email_attempt_limit",
+    "reenrollment-requires-fresh-email-proof": "reusable_email_code",
+    "reenrollment-old-device-refused-after-confirm": "old_device_survives",
+    "reenrollment-abandoned-keeps-the-old-device": "old_device_retired_early",
+    "gating-outdated-device-groups-block-2fa": "no_version_gating",
+    "gating-old-clients-must-upgrade": "no_version_gating",
+    "gating-remote-support-seats-need-the-second-factor": "remote_support_seat_ungated",
+    "sessions-partial-token-cannot-host": "partial_token_hosts",
+    "sessions-token-rotates-after-second-factor": "no_token_rotation",
+    "sessions-confirm-ends-other-sessions": "no_token_rotation",
 }
+
+#: Further faults a check must catch: (check id, fault).
+ALSO_CAUGHT: list[tuple[str, str]] = [
+    # Refusing inside the declared window fails the window check as well as accepting outside.
+    ("window-measured-matches-declared", "undeclared_narrow_window"),
+]
 
 
 def test_every_registered_check_has_a_mutant() -> None:
@@ -50,26 +81,42 @@ def test_passes_against_the_reference_server(
     assert result.outcome is Outcome.PASSED, result.reason  # type: ignore[attr-defined]
 
 
+def test_the_window_check_draws_its_chart(reference_results: dict[str, object]) -> None:
+    result = reference_results["window-measured-matches-declared"]
+    [chart] = result.charts  # type: ignore[attr-defined]
+    window = parse_window(chart["data"])
+    assert chart["kind"] == "window"
+    assert [label for label, _ in window.rows] == ["at 0 s", "at 1 s", "at 15 s", "at 29 s"]
+    assert (window.back, window.forward) == (1, 1)
+    for _, accepted in window.rows:
+        assert [o for o, ok in zip(window.offsets, accepted, strict=True) if ok] == [-1, 0, 1]
+
+
 @pytest.fixture(scope="module")
 def mutant_targets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, EmbeddedTarget]]:
     folder = tmp_path_factory.mktemp("mutants")
-    targets: dict[str, EmbeddedTarget] = {}
+    faults = sorted(set(MUTANTS.values()) | {fault for _, fault in ALSO_CAUGHT})
+
+    def start(fault: str) -> EmbeddedTarget:
+        policy = folder / f"{fault}.yaml"
+        policy.write_text(yaml.safe_dump({"faults": [fault]}))
+        return EmbeddedTarget(policy_file=policy)
+
+    # Each start mostly waits for a process to import and listen: start a few at once.
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = {fault: pool.submit(start, fault) for fault in faults}
     try:
-        for fault in sorted(set(MUTANTS.values())):
-            policy = folder / f"{fault}.yaml"
-            policy.write_text(yaml.safe_dump({"faults": [fault]}))
-            targets[fault] = EmbeddedTarget(policy_file=policy)
-        yield targets
+        yield {fault: future.result() for fault, future in futures.items()}
     finally:
-        for target in targets.values():
-            target.close()
+        for future in futures.values():
+            if future.exception() is None:
+                future.result().close()
 
 
-@pytest.mark.parametrize("check_id", sorted(MUTANTS))
+@pytest.mark.parametrize(("check_id", "fault"), sorted(MUTANTS.items()) + ALSO_CAUGHT)
 def test_fails_against_its_mutant(
-    mutant_targets: dict[str, EmbeddedTarget], check_id: str, tmp_path: Path
+    mutant_targets: dict[str, EmbeddedTarget], check_id: str, fault: str, tmp_path: Path
 ) -> None:
-    fault = MUTANTS[check_id]
     target = mutant_targets[fault]
     assert fault in target.harness.policy()["faults"]  # type: ignore[union-attr]
     [result] = run_checks(target, select_checks(check_ids=[check_id]), tmp_path / "r.jsonl").results

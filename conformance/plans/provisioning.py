@@ -1,0 +1,210 @@
+"""Provisioning: what the connect-device step hands out (checklist §2, the seed's wizard)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import re
+from typing import Final
+
+import zxingcpp
+from PIL import Image, UnidentifiedImageError
+
+from conformance.checks import CheckContext, Step, check
+from conformance.session import V5_AGENT, Agent, check_seed
+from simulators.hotp import OtpError, decode_base32
+from simulators.otpauth import OtpauthError, lint_uri, parse_uri
+
+#: The contract's manual key: unpadded upper-case Base32 in groups of four, single spaces.
+MANUAL_KEY: Final = re.compile(r"^[A-Z2-7]{1,4}( [A-Z2-7]{1,4})*$")
+QR_ONLY: Final = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+
+
+def at_connect_device(
+    ctx: CheckContext, *, client: str = "web", version: str = "4.3.1575"
+) -> Agent:
+    """A fresh seed, then the v5 agent at the connect-device step, its answer kept."""
+    run = ctx.run
+    run.fresh_start(check_seed(V5_AGENT))
+    agent = run.agent(client=client, version=version)
+    with ctx.step(f"Reach the connect-device step as a {client} client", ("ENR-02",)) as step:
+        agent.reach_device_step(step)
+        if not step.expect_status(agent.get_device(), 200):
+            step.stop()
+    return agent
+
+
+def decode_qr(png: bytes) -> list[str]:
+    """The texts of the QR codes in a PNG, read from its pixels as a camera would."""
+    with Image.open(io.BytesIO(png)) as image:
+        return [str(found.text) for found in zxingcpp.read_barcodes(image, formats=QR_ONLY)]
+
+
+def uri_of(agent: Agent, step: Step) -> str:
+    uri = agent.provisioning.get("otpauth_uri")
+    if not isinstance(uri, str):
+        step.stop("the device answer has no otpauth_uri")
+    return uri
+
+
+@check(
+    "provisioning-uri-lints-clean",
+    "Hand out an otpauth URI that follows the Key Uri Format",
+    plan="provisioning",
+    requirements=("URI-01", "URI-02", "URI-03", "URI-04", "SEC-01", "SEC-02", "WIN-08"),
+)
+def uri_lints_clean(ctx: CheckContext) -> None:
+    """Lint the URI of the device answer (``twofa lint-uri``): no error, and the label's
+    issuer, the issuer parameter and the answer's ``issuer`` field agree."""
+    agent = at_connect_device(ctx)
+    with ctx.step("Lint the otpauth URI", ("URI-01", "URI-03", "SEC-01", "WIN-08")) as step:
+        uri = uri_of(agent, step)
+        findings = lint_uri(uri)
+        step.evidence(
+            uri_shape=re.sub(r"secret=[^&]*", "secret=<redacted>", uri),
+            findings=[f"{f.severity} {f.requirement}: {f.message}" for f in findings],
+        )
+        errors = [f for f in findings if f.severity == "error"]
+        step.expect(not errors, "; ".join(f"{f.requirement}: {f.message}" for f in errors))
+        for warning in (f for f in findings if f.severity == "warning"):
+            step.warn(f"{warning.requirement}: {warning.message}")
+    with ctx.step("The issuer and account agree everywhere", ("URI-02", "URI-04")) as step:
+        try:
+            parsed = parse_uri(uri)
+        except OtpauthError as exc:
+            step.stop(f"the URI cannot be read: {exc}")
+        info = agent.provisioning
+        step.evidence(
+            label_issuer=parsed.label_issuer,
+            issuer_parameter=parsed.issuer_parameter,
+            issuer_field=info.get("issuer"),
+            account=parsed.account,
+            account_field=info.get("account"),
+        )
+        step.expect(
+            parsed.label_issuer == parsed.issuer_parameter == info.get("issuer"),
+            "the label's issuer, the issuer parameter and the issuer field differ",
+        )
+        step.expect(
+            parsed.account == info.get("account") == agent.email,
+            "the label's account differs from the account field or the agent's email",
+        )
+
+
+@check(
+    "provisioning-qr-encodes-the-uri",
+    "Draw a QR code whose pixels decode to exactly the otpauth URI",
+    plan="provisioning",
+    requirements=("URI-01", "URI-03", "ENR-09"),
+)
+def qr_encodes_the_uri(ctx: CheckContext) -> None:
+    """Decode ``qr_png_base64`` from its pixels with zxing-cpp, as a phone camera would,
+    and compare the text with ``otpauth_uri`` character for character."""
+    agent = at_connect_device(ctx)
+    with ctx.step("Decode the QR code's pixels") as step:
+        uri = uri_of(agent, step)
+        raw = agent.provisioning.get("qr_png_base64")
+        if not isinstance(raw, str):
+            step.stop("a web client got no qr_png_base64")
+        try:
+            png = base64.b64decode(raw, validate=True)
+            texts = decode_qr(png)
+        except (binascii.Error, UnidentifiedImageError, OSError) as exc:
+            step.stop(f"qr_png_base64 is not a readable PNG: {exc}")
+        step.evidence(png_bytes=len(png), decoded_count=len(texts))
+        if len(texts) != 1:
+            step.stop(f"{len(texts)} QR codes could be read from the image; expected one")
+    with ctx.step("The decoded text is the otpauth URI", ("URI-01", "URI-03")) as step:
+        same = texts[0] == uri
+        # Only whether they differ and where: the URI carries the secret.
+        where = next(
+            (i for i, (a, b) in enumerate(zip(texts[0], uri, strict=False)) if a != b), None
+        )
+        step.evidence(equal=same, lengths=[len(texts[0]), len(uri)], first_difference_at=where)
+        step.expect(same, "the QR code's text differs from otpauth_uri")
+
+
+@check(
+    "provisioning-manual-key-matches-the-uri",
+    "Show a manual key in groups of four that is the URI's secret",
+    plan="provisioning",
+    requirements=("URI-03", "SEC-01"),
+)
+def manual_key_matches_the_uri(ctx: CheckContext) -> None:
+    """The key a user types (``manual_key``) is unpadded Base32 in groups of four and
+    decodes to the same bytes as the URI's ``secret``; a typed-key device then
+    computes the same codes as a scanned one."""
+    agent = at_connect_device(ctx)
+    with ctx.step("The manual key is Base32 in groups of four", ("URI-03",)) as step:
+        key = agent.provisioning.get("manual_key")
+        if not isinstance(key, str):
+            step.stop("the device answer has no manual_key")
+        groups = key.split(" ")
+        step.evidence(group_lengths=[len(g) for g in groups])
+        step.expect(bool(MANUAL_KEY.match(key)), "the manual key is not Base32 groups of A-Z, 2-7")
+        step.expect(
+            all(len(g) == 4 for g in groups[:-1]),
+            "the manual key's groups are not of four characters",
+        )
+    with ctx.step("The manual key decodes to the URI's secret", ("URI-03", "SEC-01")) as step:
+        try:
+            typed = decode_base32(key.replace(" ", ""))
+            scanned = parse_uri(uri_of(agent, step)).key()
+        except (OtpError, OtpauthError) as exc:
+            step.stop(f"a key cannot be decoded: {exc}")
+        step.evidence(typed_bits=len(typed) * 8, uri_bits=len(scanned) * 8)
+        step.expect(typed == scanned, "the manual key and the URI's secret are different keys")
+    with ctx.step("A typed-key device and a scanning device show the same code") as step:
+        run = ctx.run
+        scanned_device, typed_device = run.device(), run.device()
+        by_uri = agent.provision(scanned_device)
+        by_key = agent.provision(typed_device, typed=True)
+        if by_uri is None or by_key is None:
+            step.stop("the RFC reference device refused the URI or the typed key")
+        codes = (scanned_device.code_now(), typed_device.code_now())
+        step.evidence(codes=list(codes))
+        step.expect(codes[0] == codes[1], "the two devices show different codes")
+
+
+@check(
+    "provisioning-not-cacheable",
+    "Forbid caching of the answer that carries the secret",
+    plan="provisioning",
+    requirements=("URI-10", "ENR-09"),
+)
+def not_cacheable(ctx: CheckContext) -> None:
+    """The connect-device answer holds the secret: ``Cache-Control: no-store`` keeps it
+    out of browser and proxy caches."""
+    agent = at_connect_device(ctx)
+    with ctx.step("Fetch the device answer again and read its headers") as step:
+        exchange = step.exchange(agent.get_device())
+        cache_control = exchange.headers.get("Cache-Control", "")
+        directives = {d.strip().lower() for d in cache_control.split(",")}
+        step.evidence(cache_control=cache_control or None)
+        step.expect(exchange.status == 200, f"answered {exchange.describe()}, expected 200")
+        step.expect("no-store" in directives, "the answer has no Cache-Control: no-store")
+
+
+@check(
+    "provisioning-no-qr-for-mobile",
+    "Give a mobile client the key to type, not a QR code",
+    plan="provisioning",
+    requirements=("SEED-03", "URI-03"),
+)
+def no_qr_for_mobile(ctx: CheckContext) -> None:
+    """A mobile app runs on the phone whose camera would scan the code, so the seed
+    has the user type the key: no ``qr_png_base64``, but a manual key."""
+    agent = at_connect_device(ctx, client="mobile", version="4.3.1575")
+    with ctx.step("The mobile answer has a manual key and no QR code", ("SEED-03",)) as step:
+        info = agent.provisioning
+        step.evidence(fields=sorted(info))
+        step.expect("qr_png_base64" not in info, "a mobile client got a QR code")
+        step.expect(isinstance(info.get("manual_key"), str), "a mobile client got no manual key")
+    with ctx.step("A typed key enrolls the mobile agent", ("URI-09",)) as step:
+        device = ctx.run.device()
+        if agent.provision(device, typed=True) is None:
+            step.stop("the RFC reference device refused the typed key")
+        code = device.code_now()
+        step.evidence(code=code)
+        step.expect_status(agent.confirm(code), 200)
