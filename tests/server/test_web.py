@@ -493,6 +493,36 @@ def test_wrong_password_keeps_the_form(web: Browser, api: Api) -> None:
     assert web.cookie("twofa_session") is None
 
 
+@pytest.mark.parametrize(
+    ("email", "password"),
+    [("v5@example.com\x00", "x"), ("a" * 300 + "@example.com", "x"), (V5[0], "p" * 2000)],
+    ids=["nul", "long-email", "long-password"],
+)
+def test_bad_sign_in_input_is_a_400_message(web: Browser, email: str, password: str) -> None:
+    page = web.sign_in((email, password))
+    page.check_layout()
+    assert page.status == 400
+    assert page.heading == "Sign in"
+    assert page.alert
+    assert web.cookie("twofa_session") is None
+
+
+ARABIC_INDIC_123456 = "\u0661\u0662\u0663\u0664\u0665\u0666"
+
+
+@pytest.mark.parametrize(
+    "code", ["", "12345", "1234567", ARABIC_INDIC_123456, "12\x0034", "x" * 5000]
+)
+def test_odd_codes_are_a_400_message(web: Browser, api: Api, code: str) -> None:
+    api.enroll(V5)
+    web.sign_in(V5)
+    page = web.submit("/verify", {"code": code})
+    page.check_layout()
+    assert page.status == 400
+    assert page.heading == "Enter your verification code"
+    assert "digits only" in page.alert
+
+
 def test_lock_messages_name_the_way_out() -> None:
     admin = human(ApiError("otp_locked", unlock="admin"))
     assert "admin" in admin
