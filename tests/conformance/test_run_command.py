@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -422,3 +423,40 @@ def test_a_separately_started_server_gets_the_same_verdicts_as_the_embedded_run(
     verdicts = {c["id"]: c["outcome"] for c in remote.records("check")}
     assert verdicts == {c["id"]: c["outcome"] for c in embedded.records("check")}
     assert set(verdicts) == set(REGISTRY)
+
+
+def test_interrupting_a_run_still_writes_its_reports(tmp_path: Path) -> None:
+    out = tmp_path / "reports"
+    process = subprocess.Popen(
+        [TWOFA, "run", "--out", str(out), "--plan", PLAN],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TZ": "UTC"},
+    )
+    assert process.stderr is not None
+    seen = []
+    for line in process.stderr:  # wait for the first check to end, then press Ctrl-C
+        seen.append(line)
+        if re.match(r"\[ *1/\d+\] ", line):
+            process.send_signal(signal.SIGINT)
+            break
+    stdout, rest = process.communicate(timeout=60)
+    stderr = "".join(seen) + rest
+    assert process.returncode == 130, stderr
+    assert "twofa: interrupted; the reports show the checks that ended" in stderr
+    run = Run(process.returncode, stdout, stderr, out)
+    assert run.records("end") == []
+    assert 1 <= len(run.records("check")) < len(select_checks([PLAN]))
+    assert stdout.startswith("INTERRUPTED: ")
+    html = (run.folder / "index.html").read_text(encoding="utf-8")
+    assert "<strong>Interrupted run.</strong>" in html
+    assert (out / "latest").resolve() == run.folder.resolve()
+
+
+def test_help_names_expectations_and_hides_the_old_name(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = _run_in_process(capsys, "--help")
+    assert status == 0
+    assert "--expectations FILE" in out
+    assert "--expected" not in out
+    assert "out/reports" in out
