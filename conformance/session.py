@@ -7,6 +7,7 @@ provision simulated authenticator devices from what the server hands out.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Final
 
 from conformance.checks import CheckContext, HarnessError, Step
@@ -85,6 +86,9 @@ class RunContext:
         #: Mirror of the server's harness clock: devices read it (through skew).
         self.clock = ManualClock(BASE_TIME)
         self._policy: dict[str, Any] | None = None
+        #: The run folder (the result log's folder), set by the runner: checks write their
+        #: attachments (screenshots) under it, with paths relative to it. None: keep no files.
+        self.output_dir: Path | None = None
 
     @property
     def harness(self) -> Harness:
