@@ -58,6 +58,7 @@ def start_log(
     (passwords redacted), the variant and the start time.
     """
     log = ResultLog(log_path)
+    run.output_dir = log_path.parent
     algorithm, digits, period = run.totp_parameters
     target = run.target.describe()
     if policy_file is not None:

@@ -460,3 +460,34 @@ def test_help_names_expectations_and_hides_the_old_name(capsys: pytest.CaptureFi
     assert "--expectations FILE" in out
     assert "--expected" not in out
     assert "out/reports" in out
+
+
+def test_a_checks_attachments_land_in_the_run_folder_and_the_html(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from conformance.checks import CheckContext, CheckSpec
+    from conformance.runner import run_checks
+    from conformance.target import EmbeddedTarget
+    from reports import write_reports
+
+    def attach(ctx: CheckContext) -> None:
+        assert ctx.run.output_dir is not None
+        with ctx.step("Take a screenshot", ("RPL-01",)) as step:
+            shot = ctx.run.output_dir / "evidence" / "01-page.png"
+            shot.parent.mkdir()
+            Image.new("RGB", (4, 3), (10, 200, 10)).save(shot, format="PNG")
+            ctx.attachments.append(
+                {"kind": "screenshot", "title": "The page", "path": "evidence/01-page.png"}
+            )
+            step.note("saved")
+
+    # Not registered: a throwaway check must not join the suite's registry.
+    spec = CheckSpec("attachment-demo", "Attach a screenshot", "demo", ("RPL-01",), "error", attach)
+    folder = tmp_path / "run"
+    with EmbeddedTarget() as target:
+        summary = run_checks(target, [spec], folder / "results.jsonl")
+    assert summary.exit_status == 0
+    assert (folder / "evidence" / "01-page.png").is_file()
+    html = write_reports(folder / "results.jsonl")["html"].read_text(encoding="utf-8")
+    assert '<img src="data:image/png;base64,' in html
+    assert "missing:" not in html
