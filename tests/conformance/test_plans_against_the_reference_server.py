@@ -102,15 +102,14 @@ def mutant_targets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[st
         policy.write_text(yaml.safe_dump({"faults": [fault]}))
         return EmbeddedTarget(policy_file=policy)
 
-    # Each start mostly waits for a process to import and listen: start a few at once.
+    # Starting and stopping a server is mostly waiting for a process: a few at once.
     with ThreadPoolExecutor(max_workers=4) as pool:
         futures = {fault: pool.submit(start, fault) for fault in faults}
-    try:
-        yield {fault: future.result() for fault, future in futures.items()}
-    finally:
-        for future in futures.values():
-            if future.exception() is None:
-                future.result().close()
+        try:
+            yield {fault: future.result() for fault, future in futures.items()}
+        finally:
+            started = [f.result() for f in futures.values() if f.exception() is None]
+            list(pool.map(EmbeddedTarget.close, started))
 
 
 @pytest.mark.parametrize(("check_id", "fault"), sorted(MUTANTS.items()) + ALSO_CAUGHT)
