@@ -16,7 +16,7 @@ from typing import Any, Final
 
 from reports.charts import chart_html
 from reports.log import MATRIX_VERDICTS, OUTCOMES, Attachment, Check, RunLog, Step
-from reports.summary import Summary, is_unexpected, last_activity, summarize
+from reports.summary import Summary, is_unexpected, last_activity, summarize, variant_text
 from reports.text import duration_text as _duration
 from reports.text import exchange_lines, utf8_safe
 from reports.text import json_text as _json_text
@@ -277,6 +277,9 @@ def _check_detail(log: RunLog, check: Check, anchor: str) -> str:
         "</h3>",
         '<div class="meta">',
         f"<span>plan <strong>{_e(check.plan)}</strong></span>",
+        f"<span>variant <code>{_e(variant_text(check.variant))}</code></span>"
+        if check.variant
+        else "",
         f"<span>severity {_e(check.severity)}</span>",
         f"<span>started {_when(check.started_at)}</span>" if check.started_at else "",
         f"<span>took {_duration(check.duration_ms / 1000)}</span>"

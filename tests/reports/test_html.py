@@ -274,3 +274,14 @@ def test_a_list_of_http_exchanges_is_shown_as_exchanges(tmp_path: Path) -> None:
     shown = re.findall(r'<pre class="http" aria-label="HTTP exchange">(.*?)</pre>', html, re.S)
     assert [x.splitlines()[0] for x in shown] == ["\u2192 POST /api/v1/auth/otp"] * 2
     assert ["\u2190 401" in x for x in shown] == [False, True]
+
+
+def test_a_checks_own_variant_is_shown(tmp_path: Path) -> None:
+    checks = [
+        check_record("alg-digits", "algorithm", "passed", variant={"digits": 6}),
+        check_record("alg-digits", "algorithm", "passed", variant={"digits": 8}),
+    ]
+    html = render_html(load_log(write_log(tmp_path, [run_record(), *checks])))
+    assert "<span>variant <code>digits=6</code></span>" in html
+    assert "<span>variant <code>digits=8</code></span>" in html
+    assert 'id="check-alg-digits-2"' in html
