@@ -53,10 +53,11 @@ class Evidence:
         if where is None:
             return None
         path, relative = where
+        # scale="css": a phone's 3x device pixels only make the files slow to encode.
         if isinstance(target, Page):
-            target.screenshot(path=str(path), full_page=True)
+            target.screenshot(path=str(path), full_page=True, scale="css")
         else:
-            target.screenshot(path=str(path))
+            target.screenshot(path=str(path), scale="css")
         return self._record(title, relative)
 
     def save_png(self, png: bytes, title: str) -> dict[str, Any] | None:

@@ -119,6 +119,8 @@ class WizardDriver:
     def read_email_code(self, email: str) -> Mail:
         """The newest mail to ``email`` as the mailbox page shows it (must carry a code)."""
         mail = self.mailbox.latest(email)
+        # Back to the wizard's tab, as a person would; a background tab barely renders.
+        self.page.bring_to_front()
         if not mail.code:
             raise WizardError(f"the newest mail to {email} carries no code: {mail.body[:200]!r}")
         return mail

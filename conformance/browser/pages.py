@@ -26,6 +26,12 @@ _POLL_SECONDS: Final = 0.02
 
 P = TypeVar("P", bound="WizardPage")
 
+#: The page's h1 texts and the texts of its alerts (docs/wizard.md: role="alert").
+_READ_LANDING: Final = """() => [
+  Array.from(document.querySelectorAll("h1"), e => e.innerText),
+  Array.from(document.querySelectorAll('[role="alert"]'), e => e.innerText),
+]"""
+
 
 class WizardError(AssertionError):
     """The browser is not where the flow expected: the target's answer, with what was seen."""
@@ -52,9 +58,10 @@ class Landing:
 
     @classmethod
     def read(cls, page: Page, evidence: Evidence, response: Response | None) -> Landing:
-        # all_inner_texts() does not wait: an error page without an h1 must not cost a timeout.
-        headings = [h.strip() for h in page.locator("h1").all_inner_texts()]
-        alerts = [a.strip() for a in page.get_by_role("alert").all_inner_texts() if a.strip()]
+        # One round trip, and no waiting: an error page without an h1 must not cost a timeout.
+        headings, alerts = page.evaluate(_READ_LANDING)
+        headings = [h.strip() for h in headings]
+        alerts = [a.strip() for a in alerts if a.strip()]
         return cls(
             page=page,
             evidence=evidence,
@@ -319,6 +326,8 @@ class Mailbox:
         if self._page is None or self._page.is_closed():
             self._page = self.context.new_page()
         page = self._page
+        # A background tab renders at about one frame a second: a screenshot there waits.
+        page.bring_to_front()
         response = page.goto(self.base_url + self.PATH)
         landing = Landing.read(page, self.evidence, response)
         if landing.heading != self.HEADING:
