@@ -139,19 +139,33 @@ class WindowProbe:
             self.resets += 1
             self.fresh()
 
+    def unambiguous(self, phase: int, offset: int) -> tuple[float, str]:
+        """A fresh step where the sample's code is no other sampled step's code.
+
+        Six digits collide about once in a million pairs: a code shared with an
+        accepted step would read as acceptance of this offset.
+        """
+        while True:
+            now = self.move_to(phase)
+            codes = [
+                self.account.code_at(now + k * self.period)
+                for k in range(-self.reach, self.reach + 1)
+            ]
+            code = codes[offset + self.reach]
+            if codes.count(code) == 1:
+                return now, code
+
     def sample(self, phase: int, offset: int) -> dict[str, Any]:
         """Submit the code ``offset`` steps away at ``phase``; the answer, as evidence."""
         if self.failures_in_a_row >= self.max_failures - 1:
             self.resync()
-        now = self.move_to(phase)
-        code = self.account.code_at(now + offset * self.period)
+        now, code = self.unambiguous(phase, offset)
         answer = self.submit(code)
         if answer.status == 423:
             # The harness ran into the lock after all: start clean and sample once more.
             self.resets += 1
             self.fresh()
-            now = self.move_to(phase)
-            code = self.account.code_at(now + offset * self.period)
+            now, code = self.unambiguous(phase, offset)
             answer = self.submit(code)
         accepted, step = answer.status == 200, self.step_index + offset
         if accepted and offset != 0:
