@@ -12,7 +12,8 @@ Environment: ``DATABASE_URL`` (any SQLAlchemy URL; default a SQLite file in the
 instance folder), ``SMTP_HOST``/``SMTP_PORT``, ``TOTP_ENCRYPTION_KEY`` (a Fernet
 key; default a generated key file in the instance folder),
 ``TWOFA_INSTANCE_PATH``, ``TWOFA_POLICY_FILE`` (YAML, shaped like
-``/__harness__/policy``).
+``/__harness__/policy``). ``--password-cost test`` (harness mode only) hashes
+passwords with the cheapest argon2id parameters, for fast test runs.
 """
 
 from __future__ import annotations
@@ -32,6 +33,13 @@ import yaml
 
 LISTENING = "twofa-reference-server listening on"
 
+#: argon2id costs: OWASP's baseline, or the cheapest for test runs, where every
+#: harness reset hashes the seed's passwords and the flow, not the hash, is under test.
+PASSWORD_COSTS: dict[str, dict[str, int] | None] = {
+    "owasp": None,
+    "test": {"time_cost": 1, "memory_cost": 8, "parallelism": 1},
+}
+
 
 class UsageError(Exception):
     """Bad command-line arguments (exit status 2, one line on stderr)."""
@@ -50,6 +58,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=5000, help="port (0 picks a free one)")
     serve.add_argument("--policy", type=Path, default=None, help="policy YAML file")
+    serve.add_argument(
+        "--password-cost",
+        choices=sorted(PASSWORD_COSTS),
+        default="owasp",
+        help="argon2id cost: owasp (default) or test (cheapest; harness mode only)",
+    )
     return parser
 
 
@@ -79,6 +93,9 @@ def serve(args: argparse.Namespace) -> int:
     started = time.monotonic()
     if args.harness and not _is_loopback(args.host):
         raise UsageError(f"--harness binds to loopback only, not {args.host}")
+    if PASSWORD_COSTS[args.password_cost] is not None and not args.harness:
+        # A cheap hash is a test instrument, like the faults: never outside harness mode.
+        raise UsageError("--password-cost test is allowed in harness mode only")
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be 0 to 65535, not {args.port}")
     policy_path = args.policy or (
@@ -109,6 +126,7 @@ def serve(args: argparse.Namespace) -> int:
         "SMTP_SINK": sink,
         "TOTP_ENCRYPTION_KEY": os.environ.get("TOTP_ENCRYPTION_KEY") or None,
         "POLICY": policy,
+        "PASSWORD_HASH": PASSWORD_COSTS[args.password_cost],
     }
     try:
         app = create_app(config)
