@@ -6,6 +6,7 @@ from typing import Any, cast
 
 import pytest
 
+import conformance.plans  # noqa: F401 - registers the plans' checks, so REGISTRY is not empty
 from conformance.checks import REGISTRY, CheckContext, CheckSpec, HarnessError, Outcome, check
 from conformance.session import RunContext
 
