@@ -38,6 +38,8 @@ from simulators.device import Account, AuthenticatorDevice
 
 Provisioning = Literal["qr", "key"]
 P = TypeVar("P", bound=WizardPage)
+#: The session cookie of docs/wizard.md.
+SESSION_COOKIE = "twofa_session"
 
 
 @dataclass
@@ -60,14 +62,21 @@ class Enrollment:
 class WizardDriver:
     """One agent's browser tab on the target's wizard, with a mirror of the target's clock."""
 
-    def __init__(self, page: Page, target: Target, evidence: Evidence | None = None) -> None:
+    def __init__(
+        self,
+        page: Page,
+        target: Target,
+        evidence: Evidence | None = None,
+        *,
+        clock: ManualClock | None = None,
+    ) -> None:
         self.page = page
         self.target = target
         self.base_url = target.base_url
         self.evidence = evidence or Evidence(None)
         self.harness = target.harness
-        #: Mirror of the server's clock; devices read it (through their own skew).
-        self.clock = ManualClock()
+        #: Mirror of the server's clock (e.g. the run's own); devices read it through skew.
+        self.clock = clock or ManualClock()
         self.sync_clock()
         self.mailbox = Mailbox(page.context, self.base_url, self.evidence, self.harness)
         self._mails_before: dict[str, int] = {}
@@ -198,11 +207,22 @@ class WizardDriver:
     ) -> Enrollment:
         """Provision ``phone`` from the connect page, type its setup code, arrive at Home."""
         account, qr_uri, key, shown = self.provision(connect, phone, email, by)
+        setup_code = self.confirm_setup(connect, phone)
+        return Enrollment(phone, account, by, key, qr_uri, shown, email_code, setup_code)
+
+    def confirm_setup(self, connect: ConnectDevice, phone: AuthenticatorDevice) -> str:
+        """Continue from the connect page, type ``phone``'s code, pass Done to Home: the code."""
         setup = connect.continue_().as_(SetupCode)
         setup_code = self.code(phone)
-        done = setup.enter_code(setup_code).as_(Done)
-        done.continue_().as_(Home)
-        return Enrollment(phone, account, by, key, qr_uri, shown, email_code, setup_code)
+        setup.enter_code(setup_code).as_(Done).continue_().as_(Home)
+        return setup_code
+
+    def session_token(self) -> str | None:
+        """The browser's session cookie (docs/wizard.md: the API's bearer token)."""
+        for cookie in self.page.context.cookies(self.base_url):
+            if cookie.get("name") == SESSION_COOKIE:
+                return cookie.get("value")
+        return None
 
     def provision(
         self, connect: ConnectDevice, phone: AuthenticatorDevice, email: str, by: Provisioning
