@@ -11,6 +11,7 @@ from conformance.plans import (
     sessions,
     throttling,
     window,
+    wizard,
 )
 
 __all__ = [
@@ -24,4 +25,5 @@ __all__ = [
     "sessions",
     "throttling",
     "window",
+    "wizard",
 ]

@@ -52,12 +52,18 @@ MUTANTS: dict[str, str] = {
     "sessions-partial-token-cannot-host": "partial_token_hosts",
     "sessions-token-rotates-after-second-factor": "no_token_rotation",
     "sessions-confirm-ends-other-sessions": "no_token_rotation",
+    "wizard-desktop-qr-enrollment": "qr_uri_mismatch",
+    "wizard-mobile-key-enrollment": "qr_for_mobile",
+    "wizard-resend-replaces-the-email-code": "resend_keeps_old_code",
+    "wizard-new-device-retires-the-old-one": "old_device_survives",
 }
 
 #: Further faults a check must catch: (check id, fault).
 ALSO_CAUGHT: list[tuple[str, str]] = [
     # Refusing inside the declared window fails the window check as well as accepting outside.
     ("window-measured-matches-declared", "undeclared_narrow_window"),
+    # The wizard's sign-in must end the session from before the second factor.
+    ("wizard-desktop-qr-enrollment", "no_token_rotation"),
 ]
 
 
