@@ -35,10 +35,6 @@ class Evidence:
     folder: str = "evidence"
     records: list[dict[str, Any]] = field(default_factory=list)
 
-    @property
-    def enabled(self) -> bool:
-        return self.root is not None
-
     def _next_path(self, title: str, suffix: str = ".png") -> tuple[Path, str] | None:
         if self.root is None:
             return None

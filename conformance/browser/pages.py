@@ -239,12 +239,13 @@ class Home(WizardPage):
     def host_support_session(self) -> str:
         """Host a session; the join code the page shows in its status element."""
         landing = self._submit(self._button("Host a support session"))
-        status = landing.page.get_by_role("status").first.inner_text()
-        self.evidence.screenshot(self.page, "Support session hosted")
         self.landing = landing
-        found = re.search(r"\d[\d ]*\d", status)
+        # all_inner_texts() does not wait: a refusal shows an alert, not a status.
+        statuses = " ".join(landing.page.get_by_role("status").all_inner_texts())
+        found = re.search(r"\d[\d ]{4,}\d", statuses)
         if landing.heading != self.HEADING or found is None:
             raise WizardError(f"no join code after hosting: {landing.describe()}", landing)
+        self.evidence.screenshot(self.page, "Support session hosted")
         return found.group(0).replace(" ", "")
 
     def sign_out(self) -> Landing:
