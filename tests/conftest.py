@@ -1,11 +1,23 @@
-"""Project-wide test settings: UTC everywhere, reproducible Hypothesis runs in CI."""
+"""Project-wide test settings: UTC everywhere, reproducible Hypothesis runs in CI, and
+pytest-playwright on the system's Chromium for any test that asks for ``page``.
+
+The launch arguments extend pytest-playwright's own (so ``--headed`` and
+``--slowmo`` keep working) with the Chromium path and ``--disable-gpu``.
+Every context times out after 5 s instead of Playwright's 30 s.
+"""
 
 from __future__ import annotations
 
 import os
 import time
+from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
+from playwright.sync_api import BrowserContext, Page
+
+from conformance.browser.launch import DEFAULT_TIMEOUT_MS
+from conformance.browser.launch import launch_options as harness_launch_options
 
 # RFC 6238 counts from midnight UTC; naive datetimes anywhere must mean UTC.
 os.environ["TZ"] = "UTC"
@@ -21,3 +33,20 @@ settings.register_profile(
 )
 settings.register_profile("dev", deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    return harness_launch_options(browser_type_launch_args)
+
+
+@pytest.fixture
+def context(context: BrowserContext) -> BrowserContext:
+    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    return context
+
+
+@pytest.fixture
+def page(page: Page) -> Page:
+    page.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    return page

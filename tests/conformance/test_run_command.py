@@ -25,6 +25,7 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+from playwright.sync_api import Page
 
 from conformance.checks import REGISTRY
 from conformance.cli import main
@@ -214,38 +215,35 @@ def test_a_run_against_a_mutant_exits_1_and_names_the_unexpected_checks(mutant_r
 
 @pytest.mark.browser
 def test_the_mutants_index_html_shows_the_failed_check_with_its_evidence(
-    mutant_run: Run,
+    mutant_run: Run, page: Page
 ) -> None:
-    from conformance.browser.launch import new_context, open_browser
-
     check = next(c for c in mutant_run.records("check") if c["outcome"] == "failed")
     step = next(s for s in check["steps"] if s["outcome"] == "failed")
     http = step["evidence"]["http"]
     exchange = http[-1] if isinstance(http, list) else http
     requirement = step["requirements"][0]
-    with open_browser() as browser:
-        page = new_context(browser).new_page()
-        page.goto((mutant_run.folder / "index.html").as_uri())
-        assert page.locator(".verdict .word").inner_text() == "FAILED"
-        # The unexpected list at the top links to the check's details.
-        page.locator("#unexpected + ul a", has_text=check["id"]).first.click()
-        section = page.locator(f"section#check-{check['id']}")
-        assert section.is_visible()
-        heading = section.locator("h3").inner_text()
-        assert check["id"] in heading
-        assert "failed" in heading
-        assert "unexpected" in heading
-        assert requirement in section.locator("div", has_text="Requirements:").first.inner_text()
-        assert check["reason"] in section.inner_text()
-        failed_step = section.locator("ol.steps > li", has=page.locator(".badge.o-failed")).first
-        assert failed_step.is_visible()
-        assert step["title"] in failed_step.inner_text()
-        assert requirement in failed_step.locator(".req").all_inner_texts()
-        shown = failed_step.locator("pre.http").last
-        assert shown.is_visible()
-        text = shown.inner_text()
-        assert f"\u2192 {exchange['method']} {exchange['url']}" in text
-        assert f"\u2190 {exchange['status']}" in text
+    # The page comes from pytest-playwright (root conftest): its event loop, its browser.
+    page.goto((mutant_run.folder / "index.html").as_uri())
+    assert page.locator(".verdict .word").inner_text() == "FAILED"
+    # The unexpected list at the top links to the check's details.
+    page.locator("#unexpected + ul a", has_text=check["id"]).first.click()
+    section = page.locator(f"section#check-{check['id']}")
+    assert section.is_visible()
+    heading = section.locator("h3").inner_text()
+    assert check["id"] in heading
+    assert "failed" in heading
+    assert "unexpected" in heading
+    assert requirement in section.locator("div", has_text="Requirements:").first.inner_text()
+    assert check["reason"] in section.inner_text()
+    failed_step = section.locator("ol.steps > li", has=page.locator(".badge.o-failed")).first
+    assert failed_step.is_visible()
+    assert step["title"] in failed_step.inner_text()
+    assert requirement in failed_step.locator(".req").all_inner_texts()
+    shown = failed_step.locator("pre.http").last
+    assert shown.is_visible()
+    text = shown.inner_text()
+    assert f"\u2192 {exchange['method']} {exchange['url']}" in text
+    assert f"\u2190 {exchange['status']}" in text
 
 
 def test_expected_failures_listed_with_comments_make_the_mutant_run_pass(
