@@ -1,5 +1,7 @@
 """The conformance plans. Importing this package registers every check."""
 
+from typing import Final
+
 from conformance.plans import (
     algorithm,
     drift,
@@ -14,7 +16,24 @@ from conformance.plans import (
     wizard,
 )
 
+#: The order plans run and are reported in (imports register them in another order):
+#: the algorithm through the target first, then the flow, the browser last.
+PLAN_ORDER: Final = (
+    "algorithm",
+    "provisioning",
+    "window",
+    "drift",
+    "replay",
+    "throttling",
+    "enrollment",
+    "reenrollment",
+    "gating",
+    "sessions",
+    "wizard",
+)
+
 __all__ = [
+    "PLAN_ORDER",
     "algorithm",
     "drift",
     "enrollment",
