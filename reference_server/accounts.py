@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from .errors import ApiError
 from .models import Agent, Device, Setting, Token
 from .policy import Policy
-from .security import new_token, token_digest
+from .security import Passwords, new_token, token_digest
 
 #: The seats the account-wide 2FA setting covers.
 COVERED_SEATS: Final = frozenset({"remote_support_v5", "remote_support"})
@@ -147,3 +147,17 @@ def full_token_answer(db: Session, agent: Agent, *, now: float, policy: Policy) 
         db, agent, kind="full", stage="done", second_factor=True, now=now, policy=policy
     )
     return {"token": token, "next": "done"}
+
+
+def new_agent(item: dict[str, str], passwords: Passwords, now: float) -> Agent:
+    """A new agent from a checked ``{email, password, seat, role}``: no failures, no locks."""
+    return Agent(
+        email=item["email"],
+        password_hash=passwords.hash(item["password"]),
+        seat=item["seat"],
+        role=item["role"],
+        created_at=now,
+        otp_failures=0,
+        otp_disabled=False,
+        password_failures=0,
+    )

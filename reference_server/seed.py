@@ -7,9 +7,9 @@ from typing import Any, Final
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from .accounts import new_agent
 from .errors import ApiError
 from .models import (
-    Agent,
     Base,
     DeviceGroup,
     Setting,
@@ -87,16 +87,7 @@ def load_seed(
     db.add(Setting(id=1, two_factor_required=False))
     agents = []
     for item in seed["agents"]:
-        agent = Agent(
-            email=item["email"],
-            password_hash=passwords.hash(item["password"]),
-            seat=item["seat"],
-            role=item["role"],
-            created_at=now,
-            otp_failures=0,
-            otp_disabled=False,
-            password_failures=0,
-        )
+        agent = new_agent(item, passwords, now)
         db.add(agent)
         agents.append((agent, item))
     groups = [DeviceGroup(**item) for item in seed["device_groups"]]

@@ -17,7 +17,7 @@ from conformance.browser.launch import (
     open_browser,
 )
 from conformance.browser.pages import Landing, PagesMissing, WizardError
-from conformance.browser.qr import QrDecodeError, decode_qr_png
+from conformance.qr import QrDecodeError, decode_qr_png
 
 __all__ = [
     "MOBILE_DEVICES",

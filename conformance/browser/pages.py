@@ -17,7 +17,7 @@ from typing import ClassVar, Final, TypeVar
 from playwright.sync_api import BrowserContext, Locator, Page, Response
 
 from conformance.browser.evidence import Evidence
-from conformance.browser.qr import decode_qr_png
+from conformance.qr import decode_qr_png
 from conformance.target import Harness
 
 QR_NAME: Final = "QR code for your authenticator app"

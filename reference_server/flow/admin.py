@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..accounts import Caller, load_caller, require_second_factor, settings_row
+from ..accounts import Caller, load_caller, new_agent, require_second_factor, settings_row
 from ..app import Services
 from ..errors import ApiError
 from ..inputs import email_field, fields, name_field, password_field, role_field, seat_field
@@ -167,16 +167,7 @@ def create_agent(svc: Services, token: str, body: Body) -> dict[str, Any]:
         if db.scalar(select(Agent.id).where(func.lower(Agent.email) == item["email"])):
             raise ApiError("email_taken")
         now = svc.clock.now()
-        agent = Agent(
-            email=item["email"],
-            password_hash=svc.passwords.hash(item["password"]),
-            seat=item["seat"],
-            role=item["role"],
-            created_at=now,
-            otp_failures=0,
-            otp_disabled=False,
-            password_failures=0,
-        )
+        agent = new_agent(item, svc.passwords, now)
         db.add(agent)
         try:
             db.flush()

@@ -1,4 +1,7 @@
-"""Reading a QR code from pixels, as a phone's camera would."""
+"""Reading a QR code from pixels, as a phone's camera would (zxing-cpp; no browser needed).
+
+Shared by the browser driver (element screenshots) and the provisioning plan
+(the API's ``qr_png_base64``)."""
 
 from __future__ import annotations
 
