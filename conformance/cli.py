@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Final, NoReturn
+from typing import Any, Final, NoReturn
 
 import click
 
@@ -331,6 +331,114 @@ def run_command(
             _finish(out, run_id, log_path)
             sys.exit(130)
     _finish(out, run_id, log_path)
+    sys.exit(summary.exit_status)
+
+
+@cli.command("replay")
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--target",
+    "target_spec",
+    default="embedded",
+    show_default=True,
+    help="'embedded' (start the reference server) or the base URL of a server in harness mode.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("out/reports"),
+    show_default=True,
+    help="Root folder: the replay writes OUT/<run-id>/ and OUT/latest names the newest run.",
+)
+@click.option("--shipped", is_flag=True, help="Replay every scenario shipped with the harness.")
+def replay_command(files: tuple[Path, ...], target_spec: str, out: Path, shipped: bool) -> None:
+    """Play scenario files (docs/scenarios.md) on virtual time; exit 1 if an expectation fails.
+
+    Every file is checked first: a bad file is reported as FILE:LINE: message,
+    exit 2, and nothing runs.
+    """
+    from conformance.replay import iter_step_lines, replay, shipped_scenarios
+    from conformance.scenario_file import ScenarioError, load_scenario
+    from conformance.target import EmbeddedTarget, Target, TargetError
+    from reports import create_run_folder
+
+    paths = [*files, *(shipped_scenarios() if shipped else [])]
+    if not paths:
+        _fail("give scenario files, or --shipped")
+    if target_spec != "embedded" and not target_spec.startswith(("http://", "https://")):
+        _fail(f"--target must be 'embedded' or an http(s) URL, not {target_spec!r}")
+    scenarios, errors = [], []
+    for path in paths:
+        try:
+            scenarios.append(load_scenario(path))
+        except ScenarioError as exc:
+            errors.append(str(exc))
+    names = [s.name for s in scenarios]
+    errors += [
+        f"{s.path}:1: another scenario is also named {s.name!r}"
+        for s in scenarios
+        if names.count(s.name) > 1
+    ]
+    if errors:
+        for error in errors:
+            click.echo(f"twofa: error: {error}", err=True)
+        click.echo("twofa replay: nothing was run", err=True)
+        sys.exit(USAGE_ERROR)
+    try:
+        target: Target = EmbeddedTarget() if target_spec == "embedded" else Target(target_spec)
+    except TargetError as exc:
+        click.echo(f"twofa: cannot start the target: {exc}", err=True)
+        sys.exit(USAGE_ERROR)
+    with target:
+        try:
+            harness = target.harness
+        except TargetError as exc:
+            click.echo(f"twofa: {exc}", err=True)
+            sys.exit(USAGE_ERROR)
+        if harness is None:
+            click.echo(
+                f"twofa: error: {target.base_url} has no /__harness__ endpoints: a scenario "
+                "sets the server's clock, mailbox and seed, so it cannot run there "
+                "(start the server in harness mode, e.g. twofa serve --harness)",
+                err=True,
+            )
+            sys.exit(USAGE_ERROR)
+        try:
+            run_id, folder = create_run_folder(out)
+        except OSError as exc:
+            click.echo(f"twofa: error: cannot create a run folder in {out}: {exc}", err=True)
+            sys.exit(USAGE_ERROR)
+        click.echo(
+            f"twofa replay {run_id}: {len(scenarios)} scenarios against {target.kind} "
+            f"{target.base_url}, writing {folder}",
+            err=True,
+        )
+
+        def progress(scenario: Any, result: Any) -> None:
+            word, colour = PROGRESS_WORDS[result.outcome.value]
+            click.echo(
+                f"{click.style(word, fg=colour, bold=True)} {scenario.name}: {scenario.title} "
+                f"({result.duration_ms / 1000:.2f} s)",
+                err=True,
+            )
+            for outcome, text in iter_step_lines(result):
+                step_word, step_colour = PROGRESS_WORDS[outcome]
+                click.echo(f"    {click.style(step_word, fg=step_colour)} {text}", err=True)
+            if result.reason and result.outcome.value != "passed":
+                click.echo(f"    -> {result.reason}", err=True)
+
+        try:
+            summary = replay(target, scenarios, folder, run_id=run_id, progress=progress)
+        except TargetError as exc:
+            click.echo(f"twofa: the target failed: {exc}", err=True)
+            _finish(out, run_id, folder / "results.jsonl")
+            sys.exit(USAGE_ERROR)
+        except KeyboardInterrupt:
+            click.echo("twofa: interrupted; the reports show the scenarios that ended", err=True)
+            _finish(out, run_id, folder / "results.jsonl")
+            sys.exit(130)
+    _finish(out, run_id, folder / "results.jsonl")
+    click.echo(f"trace: {folder / 'trace.jsonl'}")
     sys.exit(summary.exit_status)
 
 

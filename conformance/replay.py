@@ -1,0 +1,357 @@
+"""Play scenario files against a target on the harness clock (``twofa replay``).
+
+A scenario becomes one check (plan ``scenarios``) whose steps are its timeline's
+steps, so the result log and the reports are those of ``twofa run``. The
+conversation with the server goes through ``conformance.session.Agent``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import IO, Any, Final
+
+from conformance.checks import CheckContext, CheckResult, CheckSpec, HarnessError, Step
+from conformance.http import Exchange
+from conformance.results import ResultLog
+from conformance.scenario_file import Scenario, ScenarioStep
+from conformance.session import BASE_TIME, PASSWORD, Agent, RunContext
+from conformance.target import Target
+from simulators.clock import SkewedClock
+from simulators.device import AuthenticatorDevice, ProvisioningRefused
+
+PLAN: Final = "scenarios"
+
+
+def shipped_scenarios() -> list[Path]:
+    """The scenario files of ``conformance/scenarios/`` (package data: found when installed)."""
+    folder = resources.files("conformance") / "scenarios"
+    return sorted(
+        Path(str(entry)) for entry in folder.iterdir() if entry.name.endswith((".yaml", ".yml"))
+    )
+
+
+@dataclass
+class Outcome:
+    """The answer a step's expectation is judged on."""
+
+    exchange: Exchange | None
+    note: str = ""
+
+
+class Player:
+    """Plays one scenario inside a check context, one recorded step per timeline step."""
+
+    def __init__(
+        self, scenario: Scenario, ctx: CheckContext, trace: Callable[[dict[str, Any]], None]
+    ) -> None:
+        self.scenario = scenario
+        self.ctx = ctx
+        self.run = ctx.run
+        self.trace = trace
+        self.agents: dict[str, Agent] = {}
+        self.devices: dict[str, AuthenticatorDevice] = {}
+        self.lost: set[str] = set()
+        #: The last code each device showed in this scenario (for ``code: last``).
+        self.last_code: dict[str, str] = {}
+
+    def play(self) -> None:
+        scenario, run = self.scenario, self.run
+        run.fresh_start(scenario.seed(PASSWORD), at=BASE_TIME)
+        for name, actor in scenario.agents.items():
+            self.agents[name] = Agent(run, actor.email, PASSWORD)
+        for name, device in scenario.devices.items():
+            clock = SkewedClock(run.clock, device.skew, device.drift_ppm, anchor=BASE_TIME)
+            self.devices[name] = AuthenticatorDevice(device.profile, clock, name=name)
+        elapsed = 0
+        for step in scenario.steps:
+            if step.at > elapsed:
+                run.advance(step.at - elapsed)
+                elapsed = step.at
+            title = f"{step.at_text} {step.describe()}"
+            if step.expect is not None:
+                title += f" → {step.expect.describe()}"
+            with self.ctx.step(title, on_failure="continue") as handle:
+                handle.evidence(server_time=run.clock.now(), virtual_time=step.at, line=step.line)
+                self.one(step, handle)
+
+    def one(self, step: ScenarioStep, handle: Step) -> None:
+        try:
+            outcome = getattr(self, f"do_{step.do}")(step, handle)
+        except HarnessError:
+            raise
+        except ProvisioningRefused as exc:
+            outcome = Outcome(None, f"the device refused the setup: {exc}")
+        answer = outcome.exchange
+        record: dict[str, Any] = {
+            "scenario": self.scenario.name,
+            "line": step.line,
+            "at": step.at,
+            "do": step.do,
+            "args": step.args,
+            "expect": step.expect.describe() if step.expect else None,
+            "server_time": self.run.clock.now(),
+            "status": answer.status if answer else None,
+            "error_code": answer.error_code if answer else None,
+        }
+        if step.expect is None:
+            handle.note(outcome.note or "done")
+            record["held"] = True
+        elif answer is None:
+            handle.fail(outcome.note or "no answer from the server")
+            record["held"] = False
+        else:
+            held = step.expect.holds(answer.status, answer.error_code)
+            if held:
+                handle.note(f"{answer.describe()}" + (f"; {outcome.note}" if outcome.note else ""))
+            else:
+                handle.fail(f"expected {step.expect.describe()}, answered {answer.describe()}")
+            record["held"] = held
+        self.trace(record)
+
+    # -- helpers ------------------------------------------------------------------
+
+    def agent(self, step: ScenarioStep) -> Agent:
+        agent = self.agents[step.args["agent"]]
+        client = self.scenario.clients[step.args.get("client", "web")]
+        agent.client, agent.version = client.kind, client.version
+        return agent
+
+    def device(self, name: str) -> AuthenticatorDevice:
+        if name in self.lost:
+            raise HarnessError(f"device {name} was lost")
+        return self.devices[name]
+
+    def code(self, step: ScenarioStep, handle: Step) -> str:
+        name = step.args["device"]
+        device = self.device(name)
+        if step.args.get("code") == "last":
+            if name not in self.last_code:
+                raise HarnessError(f"device {name} has shown no code yet")
+            return self.last_code[name]
+        code = device.code_now()
+        self.last_code[name] = code
+        handle.evidence(device=name, device_time=device.clock.now(), device_code=code)
+        return code
+
+    @staticmethod
+    def kept(handle: Step, exchange: Exchange) -> Exchange:
+        return handle.exchange(exchange)
+
+    def admin_call(
+        self, step: ScenarioStep, handle: Step, method: str, path: str, body: Any = None
+    ) -> Exchange:
+        """Sign the admin in (a full token, as its seat is not subject to 2FA), then call."""
+        admin = self.agent(step)
+        signed = self.kept(handle, admin.sign_in())
+        if signed.status != 200 or admin.stage != "done":
+            raise HarnessError(
+                f"the admin {admin.email} got no full token at sign-in: {signed.describe()}"
+            )
+        return self.kept(handle, admin.call(method, path, body))
+
+    # -- step kinds ---------------------------------------------------------------
+
+    def do_sign_in(self, step: ScenarioStep, handle: Step) -> Outcome:
+        agent = self.agent(step)
+        return Outcome(
+            self.kept(handle, agent.sign_in(step.args.get("password"))), f"next {agent.stage}"
+        )
+
+    def do_log_in(self, step: ScenarioStep, handle: Step) -> Outcome:
+        agent = self.agent(step)
+        signed = self.kept(handle, agent.sign_in())
+        if signed.status != 200 or agent.stage == "done":
+            return Outcome(signed, f"next {agent.stage}")
+        return Outcome(self.kept(handle, agent.submit_otp(self.code(step, handle))))
+
+    def do_enter_code(self, step: ScenarioStep, handle: Step) -> Outcome:
+        agent = self.agent(step)
+        return Outcome(self.kept(handle, agent.submit_otp(self.code(step, handle))))
+
+    def do_enroll(self, step: ScenarioStep, handle: Step) -> Outcome:
+        agent = self.agent(step)
+        if agent.token is None or agent.stage not in ("enroll", "verify_otp", "done"):
+            signed = self.kept(handle, agent.sign_in())
+            if signed.status != 200:
+                return Outcome(signed)
+        started = self.start(agent, handle)
+        if not _ok(started):
+            return Outcome(started)
+        return self.confirm(step, handle)
+
+    def start(self, agent: Agent, handle: Step) -> Exchange:
+        """Start (re-)enrollment, verify the email, fetch the setup.
+
+        Answers the first refusal, or the start's answer when all went through.
+        """
+        started = self.kept(handle, agent.start_enrollment())
+        if not _ok(started):
+            return started
+        verified = self.kept(handle, agent.verify_email(agent.latest_email_code()))
+        if not _ok(verified):
+            return verified
+        fetched = self.kept(handle, agent.get_device())
+        return started if _ok(fetched) else fetched
+
+    def confirm(self, step: ScenarioStep, handle: Step) -> Outcome:
+        agent = self.agent(step)
+        device = self.device(step.args["device"])
+        info = agent.provisioning
+        if not info:
+            raise HarnessError(f"{agent.email} has fetched no device setup to confirm")
+        if step.args.get("by", "qr") == "key":
+            device.provision_from_key(
+                str(info.get("manual_key", "")),
+                account=str(info.get("account", agent.email)),
+                issuer=info.get("issuer"),
+                algorithm=str(info.get("algorithm", "SHA1")),
+                digits=int(info.get("digits", 6)),
+                period=int(info.get("period", 30)),
+            )
+        else:
+            device.provision_from_uri(str(info.get("otpauth_uri", "")))
+        return Outcome(self.kept(handle, agent.confirm(self.code(step, handle))))
+
+    def do_start_reenrollment(self, step: ScenarioStep, handle: Step) -> Outcome:
+        agent = self.agent(step)
+        if agent.token is None:
+            raise HarnessError(f"{agent.email} has no session: sign in or log in first")
+        started = self.start(agent, handle)
+        return Outcome(started, "at connect_device" if _ok(started) else "")
+
+    def do_confirm_reenrollment(self, step: ScenarioStep, handle: Step) -> Outcome:
+        return self.confirm(step, handle)
+
+    def do_abandon_reenrollment(self, step: ScenarioStep, handle: Step) -> Outcome:
+        agent = self.agent(step)
+        agent.token, agent.stage, agent.provisioning = None, None, {}
+        return Outcome(None, f"{agent.email} closed the wizard")
+
+    def do_host(self, step: ScenarioStep, handle: Step) -> Outcome:
+        return Outcome(self.kept(handle, self.agent(step).host_support_session()))
+
+    def do_lose_device(self, step: ScenarioStep, handle: Step) -> Outcome:
+        self.lost.add(step.args["device"])
+        return Outcome(None, f"{step.args['device']} is lost")
+
+    def do_restore_device(self, step: ScenarioStep, handle: Step) -> Outcome:
+        source = self.devices[step.args["from"]]
+        name = step.args["device"]
+        target = self.devices[name]
+        self.devices[name] = AuthenticatorDevice.restore(source.backup(), target.clock, name=name)
+        self.lost.discard(name)
+        return Outcome(
+            None, f"{name} restored {len(source.accounts)} account(s) from the cloud backup"
+        )
+
+    def do_set_two_factor(self, step: ScenarioStep, handle: Step) -> Outcome:
+        body = {"two_factor_required": step.args["required"]}
+        return Outcome(self.admin_call(step, handle, "PUT", "/api/v1/admin/settings", body))
+
+    def do_set_device_group(self, step: ScenarioStep, handle: Step) -> Outcome:
+        listed = self.admin_call(step, handle, "GET", "/api/v1/admin/device-groups")
+        body: Any = listed.body
+        if isinstance(body, dict):
+            body = body.get("groups", body.get("device_groups", []))
+        groups: list[Any] = body if isinstance(body, list) else []
+        found = [g for g in groups if isinstance(g, dict) and g.get("name") == step.args["group"]]
+        if not found:
+            raise HarnessError(f"the server lists no device group {step.args['group']!r}")
+        change = {"version": step.args["version"], "build": step.args["build"]}
+        path = f"/api/v1/admin/device-groups/{found[0]['id']}"
+        return Outcome(self.kept(handle, self.agent(step).call("PATCH", path, change)))
+
+    def do_add_agent(self, step: ScenarioStep, handle: Step) -> Outcome:
+        new = self.scenario.agents[step.args["new"]]
+        body = {"email": new.email, "password": PASSWORD, "seat": new.seat, "role": new.role}
+        return Outcome(self.admin_call(step, handle, "POST", "/api/v1/admin/agents", body))
+
+    def do_advance(self, step: ScenarioStep, handle: Step) -> Outcome:
+        return Outcome(None, f"the clock reads {step.at_text}")
+
+
+def _ok(exchange: Exchange) -> bool:
+    return 200 <= exchange.status < 300
+
+
+def scenario_check(scenario: Scenario, trace: Callable[[dict[str, Any]], None]) -> CheckSpec:
+    """The scenario as a check of plan ``scenarios`` (id: the file's stem)."""
+
+    def play(ctx: CheckContext) -> None:
+        Player(scenario, ctx, trace).play()
+
+    return CheckSpec(
+        id=scenario.name,
+        title=scenario.title,
+        plan=PLAN,
+        requirements=(),
+        severity="error",
+        run=play,
+        description=scenario.description,
+    )
+
+
+@dataclass
+class ReplaySummary:
+    results: list[CheckResult]
+    exit_status: int
+
+
+def replay(
+    target: Target,
+    scenarios: list[Scenario],
+    folder: Path,
+    *,
+    run_id: str | None = None,
+    progress: Callable[[Scenario, CheckResult], None] | None = None,
+) -> ReplaySummary:
+    """Play every scenario (each from a fresh harness reset); write results.jsonl and trace.jsonl.
+
+    The target must have the harness endpoints (the caller checks: without them
+    no scenario can control time).
+    """
+    run = RunContext(target)
+    run.output_dir = folder
+    log = ResultLog(folder / "results.jsonl")
+    algorithm, digits, period = run.totp_parameters
+    log.start(
+        command="replay",
+        target=target.describe(),
+        plans=[PLAN],
+        variant={"algorithm": algorithm, "digits": digits, "period": period},
+        expectations_file=None,
+        run_id=run_id,
+        policy=run.policy,
+        seed=None,
+    )
+    results: list[CheckResult] = []
+    with (folder / "trace.jsonl").open("w", encoding="utf-8") as trace_file:
+        try:
+            for scenario in scenarios:
+                result = scenario_check(scenario, _writer(trace_file)).execute(run)
+                results.append(result)
+                log.check(result, None)
+                if progress:
+                    progress(scenario, result)
+        except BaseException:
+            log.close()
+            raise
+    return ReplaySummary(results, log.end())
+
+
+def _writer(file: IO[str]) -> Callable[[dict[str, Any]], None]:
+    def write(record: dict[str, Any]) -> None:
+        file.write(json.dumps(record, default=str) + "\n")
+        file.flush()
+
+    return write
+
+
+def iter_step_lines(result: CheckResult) -> Iterator[tuple[str, str]]:
+    """(outcome word, text) per recorded step, for the progress output."""
+    for record in result.steps:
+        yield record.outcome.value, f"{record.title}: {record.message}"
