@@ -105,7 +105,12 @@ class Player:
             record["held"] = False
         else:
             held = step.expect.holds(answer.status, answer.error_code)
-            if held:
+            wanted_next = step.args.get("next")
+            got_next = answer.body.get("next") if isinstance(answer.body, dict) else None
+            if held and wanted_next is not None and got_next != wanted_next:
+                held = False
+                handle.fail(f"answered {answer.describe()} with next {got_next}, not {wanted_next}")
+            elif held:
                 handle.note(f"{answer.describe()}" + (f"; {outcome.note}" if outcome.note else ""))
             else:
                 handle.fail(f"expected {step.expect.describe()}, answered {answer.describe()}")
@@ -133,6 +138,8 @@ class Player:
                 raise HarnessError(f"device {name} has shown no code yet")
             return self.last_code[name]
         code = device.code_now()
+        if step.args.get("code") == "wrong":
+            code = _wrong_code(device)
         self.last_code[name] = code
         handle.evidence(device=name, device_time=device.clock.now(), device_code=code)
         return code
@@ -157,9 +164,8 @@ class Player:
 
     def do_sign_in(self, step: ScenarioStep, handle: Step) -> Outcome:
         agent = self.agent(step)
-        return Outcome(
-            self.kept(handle, agent.sign_in(step.args.get("password"))), f"next {agent.stage}"
-        )
+        signed = self.kept(handle, agent.sign_in(step.args.get("password")))
+        return Outcome(signed, f"next {agent.stage}" if _ok(signed) else "")
 
     def do_log_in(self, step: ScenarioStep, handle: Step) -> Outcome:
         agent = self.agent(step)
@@ -272,6 +278,17 @@ class Player:
 
     def do_advance(self, step: ScenarioStep, handle: Step) -> Outcome:
         return Outcome(None, f"the clock reads {step.at_text}")
+
+
+def _wrong_code(device: AuthenticatorDevice) -> str:
+    """A code of the right length that no step within three of the device's clock shows."""
+    account = device.account()
+    now = device.clock.now()
+    near = {account.code_at(now + k * account.period) for k in range(-3, 4)}
+    value = (int(account.code_at(now)) + 10 ** (account.digits - 1) // 2) % 10**account.digits
+    while f"{value:0{account.digits}d}" in near:
+        value = (value + 1) % 10**account.digits
+    return f"{value:0{account.digits}d}"
 
 
 def _ok(exchange: Exchange) -> bool:

@@ -18,6 +18,7 @@ from simulators.profiles import UnknownProfileError, get_profile
 
 SCENARIO_EMAIL_DOMAIN: Final = "scenario.test"
 CLIENT_KINDS: Final = ("web", "desktop", "mobile")
+NEXT_STAGES: Final = ("enroll", "verify_email", "connect_device", "verify_otp", "done")
 _NAME: Final = re.compile(r"^[a-z][a-z0-9_]*$")
 _VERSION: Final = re.compile(r"^\d+\.\d+\.\d+$")
 _TIME: Final = re.compile(r"^\+((\d+)d)?((\d+)h)?((\d+)m)?((\d+)s)?$")
@@ -30,7 +31,7 @@ _BOOL = "tag:yaml.org,2002:bool"
 
 #: Step kind → (required keys, optional keys, whether the step gets a server answer).
 STEP_KINDS: Final[dict[str, tuple[frozenset[str], frozenset[str], bool]]] = {
-    "sign_in": (frozenset({"agent"}), frozenset({"client", "password"}), True),
+    "sign_in": (frozenset({"agent"}), frozenset({"client", "password", "next"}), True),
     "log_in": (frozenset({"agent", "device"}), frozenset({"client", "code"}), True),
     "enter_code": (frozenset({"agent", "device"}), frozenset({"code"}), True),
     "enroll": (frozenset({"agent", "device"}), frozenset({"client", "by"}), True),
@@ -463,7 +464,7 @@ class _Builder:
         if key == "by":
             return r.choice(node, what, ("qr", "key"))
         if key == "code":
-            return r.choice(node, what, ("current", "last"))
+            return r.choice(node, what, ("current", "last", "wrong"))
         if key == "required":
             return r.boolean(node, what)
         if key == "build":
@@ -473,6 +474,8 @@ class _Builder:
             if name not in {g["name"] for g in self.groups}:
                 raise r.error(node, f"{what}: no device group {name!r}")
             return name
+        if key == "next":
+            return r.choice(node, what, NEXT_STAGES)
         return r.string(node, what)  # password, version
 
     def check_restore(
