@@ -91,7 +91,8 @@ class Player:
             "line": step.line,
             "at": step.at,
             "do": step.do,
-            "args": step.args,
+            # A typed password is the scenario's, still never written down.
+            "args": {k: "[redacted]" if k == "password" else v for k, v in step.args.items()},
             "expect": step.expect.describe() if step.expect else None,
             "server_time": self.run.clock.now(),
             "status": answer.status if answer else None,

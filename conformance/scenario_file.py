@@ -118,7 +118,7 @@ class ScenarioStep:
 
     def describe(self) -> str:
         words = [self.do.replace("_", " ")]
-        words += [f"{k}={v}" for k, v in self.args.items()]
+        words += [f"{k}={'***' if k == 'password' else v}" for k, v in self.args.items()]
         return " ".join(words)
 
 
