@@ -13,7 +13,7 @@ import statistics
 import time
 from collections.abc import Callable
 
-from benchmarks import browser_enrollment, run_by_plan
+from benchmarks import browser_enrollment, run_by_plan, scenarios
 from simulators.clock import ManualClock
 from simulators.device import AuthenticatorDevice
 
@@ -78,6 +78,8 @@ def main() -> None:
     browser_enrollment.main()
     print()
     run_by_plan.main()
+    print()
+    scenarios.main()
 
 
 if __name__ == "__main__":
