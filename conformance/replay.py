@@ -35,8 +35,8 @@ def shipped_scenarios() -> list[Path]:
 
 
 @dataclass
-class Outcome:
-    """The answer a step's expectation is judged on."""
+class Answer:
+    """The server's answer a step's expectation is judged on, and a note for the report."""
 
     exchange: Exchange | None
     note: str = ""
@@ -81,10 +81,8 @@ class Player:
     def one(self, step: ScenarioStep, handle: Step) -> None:
         try:
             outcome = getattr(self, f"do_{step.do}")(step, handle)
-        except HarnessError:
-            raise
         except ProvisioningRefused as exc:
-            outcome = Outcome(None, f"the device refused the setup: {exc}")
+            outcome = Answer(None, f"the device refused the setup: {exc}")
         answer = outcome.exchange
         record: dict[str, Any] = {
             "scenario": self.scenario.name,
@@ -163,31 +161,31 @@ class Player:
 
     # -- step kinds ---------------------------------------------------------------
 
-    def do_sign_in(self, step: ScenarioStep, handle: Step) -> Outcome:
+    def do_sign_in(self, step: ScenarioStep, handle: Step) -> Answer:
         agent = self.agent(step)
         signed = self.kept(handle, agent.sign_in(step.args.get("password")))
-        return Outcome(signed, f"next {agent.stage}" if _ok(signed) else "")
+        return Answer(signed, f"next {agent.stage}" if _ok(signed) else "")
 
-    def do_log_in(self, step: ScenarioStep, handle: Step) -> Outcome:
+    def do_log_in(self, step: ScenarioStep, handle: Step) -> Answer:
         agent = self.agent(step)
         signed = self.kept(handle, agent.sign_in())
         if signed.status != 200 or agent.stage == "done":
-            return Outcome(signed, f"next {agent.stage}")
-        return Outcome(self.kept(handle, agent.submit_otp(self.code(step, handle))))
+            return Answer(signed, f"next {agent.stage}")
+        return Answer(self.kept(handle, agent.submit_otp(self.code(step, handle))))
 
-    def do_enter_code(self, step: ScenarioStep, handle: Step) -> Outcome:
+    def do_enter_code(self, step: ScenarioStep, handle: Step) -> Answer:
         agent = self.agent(step)
-        return Outcome(self.kept(handle, agent.submit_otp(self.code(step, handle))))
+        return Answer(self.kept(handle, agent.submit_otp(self.code(step, handle))))
 
-    def do_enroll(self, step: ScenarioStep, handle: Step) -> Outcome:
+    def do_enroll(self, step: ScenarioStep, handle: Step) -> Answer:
         agent = self.agent(step)
         if agent.token is None or agent.stage not in ("enroll", "verify_otp", "done"):
             signed = self.kept(handle, agent.sign_in())
             if signed.status != 200:
-                return Outcome(signed)
+                return Answer(signed)
         started = self.start(agent, handle)
         if not _ok(started):
-            return Outcome(started)
+            return Answer(started)
         return self.confirm(step, handle)
 
     def start(self, agent: Agent, handle: Step) -> Exchange:
@@ -204,7 +202,7 @@ class Player:
         fetched = self.kept(handle, agent.get_device())
         return started if _ok(fetched) else fetched
 
-    def confirm(self, step: ScenarioStep, handle: Step) -> Outcome:
+    def confirm(self, step: ScenarioStep, handle: Step) -> Answer:
         agent = self.agent(step)
         device = self.device(step.args["device"])
         info = agent.provisioning
@@ -221,45 +219,45 @@ class Player:
             )
         else:
             device.provision_from_uri(str(info.get("otpauth_uri", "")))
-        return Outcome(self.kept(handle, agent.confirm(self.code(step, handle))))
+        return Answer(self.kept(handle, agent.confirm(self.code(step, handle))))
 
-    def do_start_reenrollment(self, step: ScenarioStep, handle: Step) -> Outcome:
+    def do_start_reenrollment(self, step: ScenarioStep, handle: Step) -> Answer:
         agent = self.agent(step)
         if agent.token is None:
             raise HarnessError(f"{agent.email} has no session: sign in or log in first")
         started = self.start(agent, handle)
-        return Outcome(started, "at connect_device" if _ok(started) else "")
+        return Answer(started, "at connect_device" if _ok(started) else "")
 
-    def do_confirm_reenrollment(self, step: ScenarioStep, handle: Step) -> Outcome:
+    def do_confirm_reenrollment(self, step: ScenarioStep, handle: Step) -> Answer:
         return self.confirm(step, handle)
 
-    def do_abandon_reenrollment(self, step: ScenarioStep, handle: Step) -> Outcome:
+    def do_abandon_reenrollment(self, step: ScenarioStep, handle: Step) -> Answer:
         agent = self.agent(step)
         agent.token, agent.stage, agent.provisioning = None, None, {}
-        return Outcome(None, f"{agent.email} closed the wizard")
+        return Answer(None, f"{agent.email} closed the wizard")
 
-    def do_host(self, step: ScenarioStep, handle: Step) -> Outcome:
-        return Outcome(self.kept(handle, self.agent(step).host_support_session()))
+    def do_host(self, step: ScenarioStep, handle: Step) -> Answer:
+        return Answer(self.kept(handle, self.agent(step).host_support_session()))
 
-    def do_lose_device(self, step: ScenarioStep, handle: Step) -> Outcome:
+    def do_lose_device(self, step: ScenarioStep, handle: Step) -> Answer:
         self.lost.add(step.args["device"])
-        return Outcome(None, f"{step.args['device']} is lost")
+        return Answer(None, f"{step.args['device']} is lost")
 
-    def do_restore_device(self, step: ScenarioStep, handle: Step) -> Outcome:
+    def do_restore_device(self, step: ScenarioStep, handle: Step) -> Answer:
         source = self.devices[step.args["from"]]
         name = step.args["device"]
         target = self.devices[name]
         self.devices[name] = AuthenticatorDevice.restore(source.backup(), target.clock, name=name)
         self.lost.discard(name)
-        return Outcome(
+        return Answer(
             None, f"{name} restored {len(source.accounts)} account(s) from the cloud backup"
         )
 
-    def do_set_two_factor(self, step: ScenarioStep, handle: Step) -> Outcome:
+    def do_set_two_factor(self, step: ScenarioStep, handle: Step) -> Answer:
         body = {"two_factor_required": step.args["required"]}
-        return Outcome(self.admin_call(step, handle, "PUT", "/api/v1/admin/settings", body))
+        return Answer(self.admin_call(step, handle, "PUT", "/api/v1/admin/settings", body))
 
-    def do_set_device_group(self, step: ScenarioStep, handle: Step) -> Outcome:
+    def do_set_device_group(self, step: ScenarioStep, handle: Step) -> Answer:
         listed = self.admin_call(step, handle, "GET", "/api/v1/admin/device-groups")
         body: Any = listed.body
         if isinstance(body, dict):
@@ -270,15 +268,15 @@ class Player:
             raise HarnessError(f"the server lists no device group {step.args['group']!r}")
         change = {"version": step.args["version"], "build": step.args["build"]}
         path = f"/api/v1/admin/device-groups/{found[0]['id']}"
-        return Outcome(self.kept(handle, self.agent(step).call("PATCH", path, change)))
+        return Answer(self.kept(handle, self.agent(step).call("PATCH", path, change)))
 
-    def do_add_agent(self, step: ScenarioStep, handle: Step) -> Outcome:
+    def do_add_agent(self, step: ScenarioStep, handle: Step) -> Answer:
         new = self.scenario.agents[step.args["new"]]
         body = {"email": new.email, "password": PASSWORD, "seat": new.seat, "role": new.role}
-        return Outcome(self.admin_call(step, handle, "POST", "/api/v1/admin/agents", body))
+        return Answer(self.admin_call(step, handle, "POST", "/api/v1/admin/agents", body))
 
-    def do_advance(self, step: ScenarioStep, handle: Step) -> Outcome:
-        return Outcome(None, f"the clock reads {step.at_text}")
+    def do_advance(self, step: ScenarioStep, handle: Step) -> Answer:
+        return Answer(None, f"the clock reads {step.at_text}")
 
 
 def _wrong_code(device: AuthenticatorDevice) -> str:

@@ -20,6 +20,7 @@ SCENARIO_EMAIL_DOMAIN: Final = "scenario.test"
 CLIENT_KINDS: Final = ("web", "desktop", "mobile")
 NEXT_STAGES: Final = ("enroll", "verify_email", "connect_device", "verify_otp", "done")
 _NAME: Final = re.compile(r"^[a-z][a-z0-9_]*$")
+_STEM: Final = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _VERSION: Final = re.compile(r"^\d+\.\d+\.\d+$")
 _TIME: Final = re.compile(r"^\+((\d+)d)?((\d+)h)?((\d+)m)?((\d+)s)?$")
 _UNIT_SECONDS: Final = (86_400, 3_600, 60, 1)
@@ -255,6 +256,9 @@ def load_scenario(path: Path | str) -> Scenario:
         raise ScenarioError(path, line, f"not valid YAML: {exc.problem or exc}") from None
     if root is None:
         raise ScenarioError(path, 1, "the file is empty")
+    if not _STEM.match(path.stem):
+        # The stem is the scenario's check id in the reports: kebab-case, as every check id.
+        raise ScenarioError(path, 1, "name the file in kebab-case (like lost-phone.yaml)")
     return _Builder(_Reader(path)).scenario(root)
 
 

@@ -170,3 +170,23 @@ def test_the_shipped_scenarios_are_package_data_and_load() -> None:
     assert len(paths) >= 8
     for path in paths:
         assert load_scenario(path).steps
+
+
+def test_the_file_name_is_the_check_id_so_it_is_kebab_case(tmp_path: Path) -> None:
+    path = tmp_path / "My Story.yaml"
+    path.write_text(GOOD)
+    with pytest.raises(ScenarioError, match=r"My Story.yaml:1: name the file in kebab-case"):
+        load_scenario(path)
+
+
+def test_two_scenarios_with_one_name_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    for folder in ("a", "b"):
+        (tmp_path / folder / "story.yaml").write_text(GOOD)
+    with pytest.raises(SystemExit) as exited:
+        main(["replay", str(tmp_path / "a/story.yaml"), str(tmp_path / "b/story.yaml")])
+    assert exited.value.code == 2
+    assert "another scenario is also named 'story'" in capsys.readouterr().err
