@@ -124,3 +124,18 @@ def test_a_target_without_harness_endpoints_exits_2_with_a_reason(
 def test_a_bad_target_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert replay(["--shipped", "--target", "ftp://x", "--out", str(tmp_path)]) == 2
     assert "--target must be 'embedded' or an http(s) URL" in capsys.readouterr().err
+
+
+def test_a_scenario_the_harness_cannot_play_is_an_error_not_a_pass(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    story = tmp_path / "no-session.yaml"
+    story.write_text(
+        "title: Re-enrollment without a session\n"
+        "actors: {agents: {alice: {seat: remote_support_v5}}}\n"
+        "timeline:\n  - {do: start_reenrollment, agent: alice}\n"
+    )
+    assert replay([str(story), "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert "ERR  no-session" in err
+    assert "harness error: alice@scenario.test has no session: sign in or log in first" in err
