@@ -436,8 +436,10 @@ def test_a_separately_started_server_gets_the_same_verdicts_as_the_embedded_run(
 
 def test_interrupting_a_run_still_writes_its_reports(tmp_path: Path) -> None:
     out = tmp_path / "reports"
+    # Every plan: after the first check dozens remain (seconds of work), so the
+    # interrupt lands mid-run however fast one plan has become.
     process = subprocess.Popen(
-        [TWOFA, "run", "--out", str(out), "--plan", PLAN],
+        [TWOFA, "run", "--out", str(out)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -456,7 +458,7 @@ def test_interrupting_a_run_still_writes_its_reports(tmp_path: Path) -> None:
     assert "twofa: interrupted; the reports show the checks that ended" in stderr
     run = Run(process.returncode, stdout, stderr, out)
     assert run.records("end") == []
-    assert 1 <= len(run.records("check")) < len(select_checks([PLAN]))
+    assert 1 <= len(run.records("check")) < len(select_checks())
     assert stdout.startswith("INTERRUPTED: ")
     html = (run.folder / "index.html").read_text(encoding="utf-8")
     assert "<strong>Interrupted run.</strong>" in html
