@@ -351,23 +351,50 @@ def run_command(
     help="Root folder: the replay writes OUT/<run-id>/ and OUT/latest names the newest run.",
 )
 @click.option("--shipped", is_flag=True, help="Replay every scenario shipped with the harness.")
-def replay_command(files: tuple[Path, ...], target_spec: str, out: Path, shipped: bool) -> None:
+@click.option(
+    "--trace",
+    "trace_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Run a recorded trace.jsonl again; exit 1 at the first step whose outcome differs.",
+)
+def replay_command(
+    files: tuple[Path, ...], target_spec: str, out: Path, shipped: bool, trace_path: Path | None
+) -> None:
     """Play scenario files (docs/scenarios.md) on virtual time; exit 1 if an expectation fails.
 
     Every file is checked first: a bad file is reported as FILE:LINE: message,
-    exit 2, and nothing runs.
+    exit 2, and nothing runs. With --trace, the recorded steps run again and the
+    exit status says whether every outcome was the recorded one.
     """
-    from conformance.replay import iter_step_lines, replay, shipped_scenarios
+    from conformance.replay import (
+        RecordedScenario,
+        first_difference,
+        iter_step_lines,
+        load_trace,
+        read_trace_records,
+        replay,
+        shipped_scenarios,
+    )
     from conformance.scenario_file import ScenarioError, load_scenario
     from conformance.target import EmbeddedTarget, Target, TargetError
     from reports import create_run_folder
 
     paths = [*files, *(shipped_scenarios() if shipped else [])]
-    if not paths:
-        _fail("give scenario files, or --shipped")
+    if trace_path is not None and paths:
+        _fail("give scenario files (or --shipped) or --trace, not both")
+    if not paths and trace_path is None:
+        _fail("give scenario files, or --shipped, or --trace TRACE.jsonl")
     if target_spec != "embedded" and not target_spec.startswith(("http://", "https://")):
         _fail(f"--target must be 'embedded' or an http(s) URL, not {target_spec!r}")
     scenarios, errors = [], []
+    recorded: list[RecordedScenario] = []
+    if trace_path is not None:
+        try:
+            recorded = load_trace(trace_path)
+        except ScenarioError as exc:
+            errors.append(str(exc))
+        scenarios = [entry.scenario for entry in recorded]
     for path in paths:
         try:
             scenarios.append(load_scenario(path))
@@ -439,7 +466,16 @@ def replay_command(files: tuple[Path, ...], target_spec: str, out: Path, shipped
             sys.exit(130)
     _finish(out, run_id, folder / "results.jsonl")
     click.echo(f"trace: {folder / 'trace.jsonl'}")
-    sys.exit(summary.exit_status)
+    if trace_path is None:
+        sys.exit(summary.exit_status)
+    # A trace replay is judged against the recording, not the expectations.
+    difference = first_difference(recorded, read_trace_records(folder / "trace.jsonl"))
+    steps = sum(len(entry.records) for entry in recorded)
+    if difference is not None:
+        click.echo(f"DIFFERS from {trace_path}: {difference.describe()}")
+        sys.exit(1)
+    click.echo(f"IDENTICAL to {trace_path}: {steps} steps of {len(recorded)} scenarios")
+    sys.exit(0)
 
 
 def _finish(root: Path, run_id: str, log_path: Path) -> None:

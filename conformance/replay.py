@@ -17,7 +17,7 @@ from typing import IO, Any, Final
 from conformance.checks import CheckContext, CheckResult, CheckSpec, HarnessError, Step
 from conformance.http import Exchange
 from conformance.results import ResultLog
-from conformance.scenario_file import Scenario, ScenarioStep
+from conformance.scenario_file import Scenario, ScenarioError, ScenarioStep, scenario_from_trace
 from conformance.session import BASE_TIME, PASSWORD, Agent, RunContext
 from conformance.target import Target
 from simulators.clock import SkewedClock
@@ -57,6 +57,8 @@ class Player:
         self.lost: set[str] = set()
         #: The last code each device showed in this scenario (for ``code: last``).
         self.last_code: dict[str, str] = {}
+        #: The step being played, counted from 1 (the trace's ``step``).
+        self.number = 0
 
     def play(self) -> None:
         scenario, run = self.scenario, self.run
@@ -67,7 +69,7 @@ class Player:
             clock = SkewedClock(run.clock, device.skew, device.drift_ppm, anchor=BASE_TIME)
             self.devices[name] = AuthenticatorDevice(device.profile, clock, name=name)
         elapsed = 0
-        for step in scenario.steps:
+        for self.number, step in enumerate(scenario.steps, 1):
             if step.at > elapsed:
                 run.advance(step.at - elapsed)
                 elapsed = step.at
@@ -84,18 +86,23 @@ class Player:
         except ProvisioningRefused as exc:
             outcome = Answer(None, f"the device refused the setup: {exc}")
         answer = outcome.exchange
+        number = self.number
         record: dict[str, Any] = {
             "scenario": self.scenario.name,
+            "step": number,
             "line": step.line,
             "at": step.at,
+            "at_text": step.at_text,
             "do": step.do,
-            # A typed password is the scenario's, still never written down.
-            "args": {k: "[redacted]" if k == "password" else v for k, v in step.args.items()},
+            "args": trace_args(step.args),
             "expect": step.expect.describe() if step.expect else None,
             "server_time": self.run.clock.now(),
             "status": answer.status if answer else None,
             "error_code": answer.error_code if answer else None,
         }
+        if number == 1:
+            # What a faithful re-run needs besides the steps (``twofa replay --trace``).
+            record["setup"] = scenario_setup(self.scenario)
         if step.expect is None:
             handle.note(outcome.note or "done")
             record["held"] = True
@@ -279,6 +286,45 @@ class Player:
         return Answer(None, f"the clock reads {step.at_text}")
 
 
+def trace_args(args: dict[str, Any]) -> dict[str, Any]:
+    """A step's arguments for the trace: a typed password is never written down.
+
+    The right password is dropped (the step then types it by default); a wrong one
+    becomes ``[redacted]``, which is still a wrong password when the trace is replayed.
+    """
+    kept = {k: v for k, v in args.items() if k != "password"}
+    if "password" in args and args["password"] != PASSWORD:
+        kept["password"] = "[redacted]"  # noqa: S105 - a placeholder, not a password
+    return kept
+
+
+def scenario_setup(scenario: Scenario) -> dict[str, Any]:
+    """Everything of a scenario but its timeline, in the scenario file's terms."""
+    setup: dict[str, Any] = {
+        "title": scenario.title,
+        "two_factor_required": scenario.two_factor_required,
+        "device_groups": [dict(g) for g in scenario.device_groups],
+        "actors": {
+            "agents": {
+                a.name: {"seat": a.seat, "role": a.role, "seeded": a.seeded}
+                for a in scenario.agents.values()
+            },
+            "devices": {
+                d.name: {"profile": d.profile, "skew": d.skew, "drift_ppm": d.drift_ppm}
+                for d in scenario.devices.values()
+            },
+            "clients": {
+                c.name: {"kind": c.kind, "version": c.version}
+                for c in scenario.clients.values()
+                if c.name != "web"
+            },
+        },
+    }
+    if scenario.description:
+        setup["description"] = scenario.description
+    return setup
+
+
 def _wrong_code(device: AuthenticatorDevice) -> str:
     """A code of the right length that no step within three of the device's clock shows."""
     account = device.account()
@@ -371,3 +417,119 @@ def iter_step_lines(result: CheckResult) -> Iterator[tuple[str, str]]:
     """(outcome word, text) per recorded step, for the progress output."""
     for record in result.steps:
         yield record.outcome.value, f"{record.title}: {record.message}"
+
+
+# -- trace replay (twofa replay --trace) -----------------------------------------------
+
+#: What a step's outcome is, in a trace record: compared between a recording and a re-run.
+OUTCOME_KEYS: Final = ("server_time", "status", "error_code", "held")
+
+
+@dataclass
+class RecordedScenario:
+    """One scenario of a trace: rebuilt from its records, and the records themselves."""
+
+    scenario: Scenario
+    records: list[dict[str, Any]]
+
+
+def load_trace(path: Path) -> list[RecordedScenario]:
+    """Read a trace.jsonl; raise ScenarioError (``FILE:LINE: message``) when it is malformed.
+
+    A scenario's records are consecutive, numbered from ``step: 1``, and the first
+    carries the scenario's ``setup``.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(path, 0, f"cannot read the trace: {exc}") from None
+    groups: list[tuple[str, tuple[int, Any], list[tuple[int, dict[str, Any]]]]] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ScenarioError(path, number, f"not JSON: {exc.msg}") from None
+        if not isinstance(record, dict):
+            raise ScenarioError(path, number, "a trace record is a JSON object")
+        missing = [k for k in ("scenario", "step", "at", "do", *OUTCOME_KEYS) if k not in record]
+        if missing:
+            raise ScenarioError(path, number, f"a step record lacks {', '.join(missing)}")
+        name, step = record["scenario"], record["step"]
+        if not isinstance(name, str) or not name:
+            raise ScenarioError(path, number, "scenario must be a non-empty string")
+        if step == 1:
+            if "setup" not in record:
+                raise ScenarioError(path, number, f"step 1 of {name} has no setup")
+            if any(g[0] == name for g in groups):
+                raise ScenarioError(path, number, f"scenario {name} appears twice")
+            groups.append((name, (number, record["setup"]), []))
+        elif not groups or groups[-1][0] != name or step != len(groups[-1][2]) + 1:
+            expected = len(groups[-1][2]) + 1 if groups and groups[-1][0] == name else 1
+            raise ScenarioError(
+                path, number, f"{name} step {step!r} out of order (expected step {expected})"
+            )
+        groups[-1][2].append((number, record))
+    if not groups:
+        raise ScenarioError(path, 1, "the trace has no step records")
+    return [
+        RecordedScenario(
+            scenario_from_trace(path, name, setup, steps), [record for _, record in steps]
+        )
+        for name, setup, steps in groups
+    ]
+
+
+@dataclass(frozen=True)
+class Difference:
+    """The first step whose outcome differs from the recording."""
+
+    scenario: str
+    step: int
+    line: int
+    title: str
+    recorded: str
+    now: str
+
+    def describe(self) -> str:
+        return (
+            f"{self.scenario} step {self.step} (scenario line {self.line}: {self.title}): "
+            f"recorded {self.recorded}; now {self.now}"
+        )
+
+
+def outcome_text(record: dict[str, Any] | None) -> str:
+    """A step's outcome in words: the answer, the expectation's verdict, the server time."""
+    if record is None:
+        return "the step did not finish (a harness error; see the report)"
+    answer = "no answer" if record.get("status") is None else str(record["status"])
+    if record.get("error_code"):
+        answer += f" {record['error_code']}"
+    verdict = "held" if record.get("held") else "did not hold"
+    return f"{answer}, expectation {verdict}, server time {record.get('server_time')}"
+
+
+def first_difference(
+    recorded: list[RecordedScenario], now: list[dict[str, Any]]
+) -> Difference | None:
+    """Compare a re-run's trace records with the recording, step by step, in order."""
+    replayed = {(r.get("scenario"), r.get("step")): r for r in now}
+    for entry in recorded:
+        for step, record in zip(entry.scenario.steps, entry.records, strict=True):
+            again = replayed.get((entry.scenario.name, record["step"]))
+            if again is None or any(again.get(k) != record.get(k) for k in OUTCOME_KEYS):
+                return Difference(
+                    entry.scenario.name,
+                    record["step"],
+                    step.line,
+                    f"{step.at_text} {step.describe()}",
+                    outcome_text(record),
+                    outcome_text(again),
+                )
+    return None
+
+
+def read_trace_records(path: Path) -> list[dict[str, Any]]:
+    """The records of a trace this harness just wrote (no checks)."""
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]

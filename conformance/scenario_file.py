@@ -7,8 +7,9 @@ Nothing is run from a file that has any error.
 
 from __future__ import annotations
 
+import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -498,3 +499,51 @@ class _Builder:
                 f"restore_device: {target.name} runs {target.profile}, "
                 f"the backup is from {source.profile}",
             )
+
+
+def scenario_from_trace(
+    path: Path | str, name: str, setup: tuple[int, Any], steps: list[tuple[int, dict[str, Any]]]
+) -> Scenario:
+    """Rebuild a scenario from a trace's records (``twofa replay --trace``), checked as a file.
+
+    ``setup`` is (trace line, the first step's ``setup`` object); ``steps`` are
+    (trace line, step record). The records are written back as a scenario document,
+    one timeline step per line, and loaded with every check of a scenario file; an
+    error names the trace's line.
+    """
+    path = Path(path)
+    setup_line, spec = setup
+    if not isinstance(spec, dict):
+        raise ScenarioError(path, setup_line, "setup must be an object")
+    lines = [f"{key}: {json.dumps(value)}" for key, value in spec.items()]
+    origin = [setup_line] * len(lines)
+    lines.append("timeline:")
+    origin.append(steps[0][0] if steps else setup_line)
+    for line, record in steps:
+        item: dict[str, Any] = {"at": record.get("at_text"), "do": record.get("do")}
+        args = record.get("args")
+        if not isinstance(args, dict):
+            raise ScenarioError(path, line, "args must be an object")
+        item.update(args)
+        if record.get("expect") is not None:
+            item["expect"] = record["expect"]
+        lines.append(f"  - {json.dumps(item)}")
+        origin.append(line)
+    try:
+        root = yaml.compose("\n".join(lines) + "\n", Loader=yaml.SafeLoader)
+        if root is None:
+            raise ScenarioError(path, setup_line, "the setup is empty")
+        scenario = _Builder(_Reader(path)).scenario(root)
+    except ScenarioError as exc:
+        line = origin[min(max(exc.line, 1), len(origin)) - 1]
+        raise ScenarioError(path, line, exc.message) from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError(path, setup_line, f"the setup is not a scenario: {exc}") from None
+    rebuilt = []
+    for (line, record), step in zip(steps, scenario.steps, strict=True):
+        if record.get("at") != step.at:
+            raise ScenarioError(path, line, f"at {record.get('at')!r} is not {step.at_text}")
+        # The step keeps the line of the scenario file it came from, as in the recording.
+        origin_line = record.get("line")
+        rebuilt.append(replace(step, line=origin_line if isinstance(origin_line, int) else line))
+    return replace(scenario, name=name, steps=tuple(rebuilt))
