@@ -59,26 +59,37 @@ class Player:
         self.last_code: dict[str, str] = {}
         #: The step being played, counted from 1 (the trace's ``step``).
         self.number = 0
+        #: Virtual seconds since the scenario's start.
+        self.elapsed = 0
 
     def play(self) -> None:
+        self.setup()
+        for step in self.scenario.steps:
+            self.play_step(step)
+
+    def setup(self) -> None:
+        """Reset the target to the scenario's seed at the base time; create agents and devices."""
         scenario, run = self.scenario, self.run
         run.fresh_start(scenario.seed(PASSWORD), at=BASE_TIME)
+        self.elapsed = 0
         for name, actor in scenario.agents.items():
             self.agents[name] = Agent(run, actor.email, PASSWORD)
         for name, device in scenario.devices.items():
             clock = SkewedClock(run.clock, device.skew, device.drift_ppm, anchor=BASE_TIME)
             self.devices[name] = AuthenticatorDevice(device.profile, clock, name=name)
-        elapsed = 0
-        for self.number, step in enumerate(scenario.steps, 1):
-            if step.at > elapsed:
-                run.advance(step.at - elapsed)
-                elapsed = step.at
-            title = f"{step.at_text} {step.describe()}"
-            if step.expect is not None:
-                title += f" → {step.expect.describe()}"
-            with self.ctx.step(title, on_failure="continue") as handle:
-                handle.evidence(server_time=run.clock.now(), virtual_time=step.at, line=step.line)
-                self.one(step, handle)
+
+    def play_step(self, step: ScenarioStep) -> None:
+        """Move the clock to the step's time and play it as the next recorded step."""
+        self.number += 1
+        if step.at > self.elapsed:
+            self.run.advance(step.at - self.elapsed)
+            self.elapsed = step.at
+        title = f"{step.at_text} {step.describe()}"
+        if step.expect is not None:
+            title += f" → {step.expect.describe()}"
+        with self.ctx.step(title, on_failure="continue") as handle:
+            handle.evidence(server_time=self.run.clock.now(), virtual_time=step.at, line=step.line)
+            self.one(step, handle)
 
     def one(self, step: ScenarioStep, handle: Step) -> None:
         try:
