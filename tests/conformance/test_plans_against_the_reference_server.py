@@ -8,16 +8,15 @@ a registered check without a mutant here fails the suite.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-import yaml
 
 from conformance.checks import REGISTRY, Outcome
 from conformance.runner import run_checks, select_checks
 from conformance.target import EmbeddedTarget
 from reports.charts import parse_window
+from tests.mutants import started_mutants
 
 #: check id → the fault that must make it fail.
 MUTANTS: dict[str, str] = {
@@ -100,22 +99,9 @@ def test_the_window_check_draws_its_chart(reference_results: dict[str, object]) 
 
 @pytest.fixture(scope="module")
 def mutant_targets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, EmbeddedTarget]]:
-    folder = tmp_path_factory.mktemp("mutants")
-    faults = sorted(set(MUTANTS.values()) | {fault for _, fault in ALSO_CAUGHT})
-
-    def start(fault: str) -> EmbeddedTarget:
-        policy = folder / f"{fault}.yaml"
-        policy.write_text(yaml.safe_dump({"faults": [fault]}))
-        return EmbeddedTarget(policy_file=policy)
-
-    # Starting and stopping a server is mostly waiting for a process: a few at once.
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        futures = {fault: pool.submit(start, fault) for fault in faults}
-        try:
-            yield {fault: future.result() for fault, future in futures.items()}
-        finally:
-            started = [f.result() for f in futures.values() if f.exception() is None]
-            list(pool.map(EmbeddedTarget.close, started))
+    faults = set(MUTANTS.values()) | {fault for _, fault in ALSO_CAUGHT}
+    with started_mutants(tmp_path_factory.mktemp("mutants"), faults) as started:
+        yield started
 
 
 @pytest.mark.parametrize(("check_id", "fault"), sorted(MUTANTS.items()) + ALSO_CAUGHT)

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Final
 
 import pytest
-import yaml
 
 from conformance.checks import Outcome
 from conformance.replay import replay, shipped_scenarios
 from conformance.scenario_file import Scenario, load_scenario
 from conformance.target import EmbeddedTarget
+from tests.mutants import started_mutants
 
 #: Shipped scenario → the server fault (reference_server/policy.py KNOWN_FAULTS) it catches.
 SCENARIO_MUTANTS: Final = {
@@ -66,21 +65,9 @@ def test_every_shipped_scenario_passes_against_the_reference_server(
 
 @pytest.fixture(scope="module")
 def mutants(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, EmbeddedTarget]]:
-    folder = tmp_path_factory.mktemp("scenario-mutants")
-    faults = sorted(set(SCENARIO_MUTANTS.values()) | {fault for _, fault in ALSO_CAUGHT})
-
-    def start(fault: str) -> EmbeddedTarget:
-        policy = folder / f"{fault}.yaml"
-        policy.write_text(yaml.safe_dump({"faults": [fault]}))
-        return EmbeddedTarget(policy_file=policy)
-
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        futures = {fault: pool.submit(start, fault) for fault in faults}
-        try:
-            yield {fault: future.result() for fault, future in futures.items()}
-        finally:
-            started = [f.result() for f in futures.values() if f.exception() is None]
-            list(pool.map(EmbeddedTarget.close, started))
+    faults = set(SCENARIO_MUTANTS.values()) | {fault for _, fault in ALSO_CAUGHT}
+    with started_mutants(tmp_path_factory.mktemp("scenario-mutants"), faults) as started:
+        yield started
 
 
 @pytest.mark.parametrize(("name", "fault"), sorted(SCENARIO_MUTANTS.items()) + ALSO_CAUGHT)
