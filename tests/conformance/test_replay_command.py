@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -85,29 +82,6 @@ def test_an_expectation_that_does_not_hold_exits_1_and_says_which(
     assert "expected refused: otp_invalid, answered 200" in err
     assert "PASS +2h log in" in err  # later steps still run
     assert "unexpected: scenarios/broken" in out
-
-
-class _NoHarness(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        self.send_response(404)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        """Quiet."""
-
-
-@pytest.fixture
-def server_without_harness() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _NoHarness)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        thread.join()
-        server.server_close()
 
 
 def test_a_target_without_harness_endpoints_exits_2_with_a_reason(
