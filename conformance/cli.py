@@ -12,10 +12,11 @@ from typing import Any, Final, NoReturn
 
 import click
 
+from conformance.lint_command import lint_uri_command
 from simulators.clock import ManualClock, SkewedClock
 from simulators.device import AuthenticatorDevice, ProvisioningRefused
 from simulators.hotp import OtpError
-from simulators.otpauth import OtpauthError, lint_uri, parse_uri
+from simulators.otpauth import OtpauthError, parse_uri
 from simulators.profiles import UnknownProfileError, get_profile, iter_profiles
 
 #: Exit status for wrong arguments, as for every Unix tool.
@@ -109,29 +110,7 @@ def code(
         click.echo(shown)
 
 
-@cli.command("lint-uri")
-@click.argument("uri")
-@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
-def lint_uri_command(uri: str, as_json: bool) -> None:
-    """Check an otpauth URI; exit 1 when any finding is an error."""
-    findings = lint_uri(uri)
-    if as_json:
-        click.echo(
-            json.dumps(
-                [
-                    {"requirement": f.requirement, "severity": f.severity, "message": f.message}
-                    for f in findings
-                ],
-                indent=2,
-            )
-        )
-    elif not findings:
-        click.echo("ok: no findings")
-    else:
-        for finding in findings:
-            click.echo(str(finding))
-    if any(f.severity == "error" for f in findings):
-        sys.exit(1)
+cli.add_command(lint_uri_command)
 
 
 @cli.command()
