@@ -52,6 +52,7 @@ ERRORS: Final[dict[str, tuple[int, str]]] = {
         "While 2FA is required, no device group can be below the minimum version and build.",
     ),
     "email_taken": (409, "An agent with this email address already exists."),
+    "own_role_unchangeable": (409, "An admin cannot change its own role."),
     "email_code_expired": (410, "The email verification code has expired; send a new one."),
     "payload_too_large": (413, "The request body is too large."),
     "account_locked": (423, "Sign-in is locked for a while; try again later."),

@@ -49,6 +49,11 @@ def create_agent() -> tuple[Response, int]:
     return jsonify(flow.create_agent(services(), bearer_token(), json_body)), 201
 
 
+@bp.patch("/agents/<int:agent_id>")
+def update_agent(agent_id: int) -> Response:
+    return jsonify(flow.update_agent(services(), bearer_token(), agent_id, json_body))
+
+
 @bp.post("/agents/<int:agent_id>/unlock")
 def unlock_agent(agent_id: int) -> Response:
     body = partial(json_body, optional=True)

@@ -240,6 +240,15 @@ ENDPOINTS: Final[dict[tuple[str, str], dict[str, Any]]] = {
         "ok": (201, _AGENT),
         "errors": (*ADMIN, "email_taken"),
     },
+    ("/api/v1/admin/agents/{id}", "patch"): {
+        "summary": "Move an agent to another seat and/or role (extension).",
+        "token": "full, admin",
+        "body": _obj({"seat": _S, "role": {"enum": ["agent", "admin"]}}, required=[]),
+        "ok": (200, _AGENT),
+        "errors": (*ADMIN, "own_role_unchangeable", "not_found"),
+        "notes": "Takes effect at once: tokens the agent got without a second factor "
+        "cannot host once it is on a seat 2FA covers.",
+    },
     ("/api/v1/admin/agents/{id}/unlock", "post"): {
         "summary": "Clear an agent's second-factor and password locks (extension).",
         "token": "full, admin",

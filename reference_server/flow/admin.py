@@ -176,6 +176,29 @@ def create_agent(svc: Services, token: str, body: Body) -> dict[str, Any]:
         return _agent_json(db, agent, now)
 
 
+def update_agent(svc: Services, token: str, agent_id: int, body: Body) -> dict[str, Any]:
+    """Move an agent to another seat and/or role (404 for an unknown id).
+
+    A seat change takes effect at once: tokens an agent got on a seat outside 2FA
+    cannot host once the agent is on a covered seat (``require_second_factor``).
+    """
+    with svc.sessions.begin() as db:
+        caller = _admin(db, svc, token)
+        changes = fields(body(), {}, {"seat": str, "role": str})
+        agent = db.get(Agent, agent_id) if agent_id < MAX_ID else None
+        if agent is None:
+            raise ApiError("not_found", "There is no agent with this id.")
+        if "role" in changes:
+            role = role_field(changes["role"])
+            # An admin demoting itself could leave the account with no admin at all.
+            if agent.id == caller.agent.id and role != agent.role:
+                raise ApiError("own_role_unchangeable")
+            agent.role = role
+        if "seat" in changes:
+            agent.seat = seat_field(changes["seat"])
+        return _agent_json(db, agent, svc.clock.now())
+
+
 def unlock_agent(svc: Services, token: str, agent_id: int, body: Body) -> dict[str, Any]:
     """Clear an agent's second-factor and password locks (needed after the hard limit)."""
     with svc.sessions.begin() as db:

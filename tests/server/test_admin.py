@@ -260,3 +260,76 @@ def test_turning_2fa_on_demotes_existing_sessions(api: Api) -> None:
     # other seats are not affected
     assert api.sign_in(OTHER).json["next"] == "done"
     assert ADMIN
+
+
+def _move(api: Api, token: str, agent_id: Any, body: Any) -> Any:
+    return api.client.patch(
+        f"/api/v1/admin/agents/{agent_id}", json=body, headers=api.headers(token)
+    )
+
+
+def _agent_id(api: Api, admin: str, email: str) -> int:
+    agents = api.get("/api/v1/admin/agents", admin).json
+    return next(int(a["id"]) for a in agents if a["email"] == email)
+
+
+def test_moving_an_agent_off_the_remote_support_seats_lifts_2fa(api: Api) -> None:
+    admin = api.admin()
+    assert api.sign_in(V5).json["next"] == "enroll"
+    moved = _move(api, admin, _agent_id(api, admin, V5[0]), {"seat": "rescue_lens"})
+    assert moved.status_code == 200
+    assert moved.json["seat"] == "rescue_lens"
+    assert moved.json["two_factor"]["required"] is False
+    token = api.token(V5, expect="done")
+    assert api.post("/api/v1/support-sessions", token, json={}).status_code == 201
+
+
+def test_moving_an_agent_onto_a_remote_support_seat_demotes_its_session(api: Api) -> None:
+    admin = api.admin()
+    token = api.token(OTHER, expect="done")
+    assert api.post("/api/v1/support-sessions", token, json={}).status_code == 201
+    moved = _move(api, admin, _agent_id(api, admin, OTHER[0]), {"seat": "remote_support"})
+    assert moved.json["two_factor"]["required"] is True
+    hosted = api.post("/api/v1/support-sessions", token, json={})
+    assert hosted.status_code == 403
+    assert error_code(hosted) == "second_factor_required"
+    assert api.sign_in(OTHER).json["next"] == "enroll"
+
+
+def test_agent_role_changes_but_an_admin_keeps_its_own(api: Api) -> None:
+    admin = api.admin()
+    other = _agent_id(api, admin, OTHER[0])
+    promoted = _move(api, admin, other, {"role": "admin"})
+    assert promoted.status_code == 200
+    assert promoted.json["role"] == "admin"
+    own = _move(api, admin, _agent_id(api, admin, ADMIN[0]), {"role": "agent"})
+    assert own.status_code == 409
+    assert error_code(own) == "own_role_unchangeable"
+    assert api.get("/api/v1/admin/settings", admin).status_code == 200  # still an admin
+
+
+@pytest.mark.parametrize(
+    ("agent_id", "body", "status", "code"),
+    [
+        (999, {"seat": "remote_support"}, 404, "not_found"),
+        (2**40, {"seat": "remote_support"}, 404, "not_found"),
+        (1, {"seat": "Remote Support"}, 400, "malformed_request"),
+        (1, {"role": "root"}, 400, "malformed_request"),
+        (1, {"seat": 5}, 400, "malformed_request"),
+        (1, {"email": "x@example.com"}, 400, "malformed_request"),
+        (1, [], 400, "malformed_request"),
+    ],
+)
+def test_bad_agent_changes_are_4xx(
+    api: Api, agent_id: int, body: Any, status: int, code: str
+) -> None:
+    response = _move(api, api.admin(), agent_id, body)
+    assert response.status_code == status
+    assert error_code(response) == code
+
+
+def test_only_an_admin_moves_agents(api: Api) -> None:
+    agent = api.token(OTHER, expect="done")
+    response = _move(api, agent, 1, {"seat": "remote_support"})
+    assert response.status_code == 403
+    assert error_code(response) == "forbidden"

@@ -60,6 +60,7 @@ ENDPOINTS: list[tuple[str, str, dict[str, str]]] = [
         {"email": "str", "password": "str", "seat": "str", "role": "str"},
     ),
     ("post", "/api/v1/admin/agents/2/unlock", {}),
+    ("patch", "/api/v1/admin/agents/2", {}),
     ("get", "/api/v1/openapi.json", {}),
     ("put", "/__harness__/clock", {"now": "num", "advance": "num"}),
     ("post", "/__harness__/reset", {"agents": "list", "device_groups": "list"}),
