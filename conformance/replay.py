@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import IO, Any, Final
@@ -24,6 +24,67 @@ from simulators.clock import SkewedClock
 from simulators.device import AuthenticatorDevice, ProvisioningRefused
 
 PLAN: Final = "scenarios"
+
+#: The requirement ids (docs/conformance.md, the standards checklist) a step of each kind
+#: speaks for; ``step_requirements`` adds ids for what a step's arguments exercise.
+STEP_REQUIREMENTS: Final[dict[str, tuple[str, ...]]] = {
+    "sign_in": ("SEED-01", "ENR-14"),
+    "log_in": ("SEED-06", "WIN-01"),
+    "enter_code": ("SEED-06", "WIN-01"),
+    "enroll": ("SEED-04", "ENR-02", "ENR-14"),
+    "start_reenrollment": ("SEED-05", "ENR-02", "ENR-03"),
+    "confirm_reenrollment": ("SEED-05", "ENR-07", "ENR-14"),
+    "abandon_reenrollment": ("SEED-05", "ENR-08"),
+    "host": ("SEED-06", "ENR-14"),
+    # The world's own steps check nothing by themselves; they set up what the next
+    # answers are judged on (a lost phone, a restored backup, codes going stale).
+    "lose_device": ("SEED-05",),
+    "restore_device": ("SEED-05",),
+    "advance": ("SEED-06",),
+    "set_two_factor": ("SEED-01", "SEED-02"),
+    "set_device_group": ("SEED-02",),
+    "add_agent": ("SEED-01",),
+    "set_seat": ("SEED-01",),
+}
+
+
+def step_requirements(scenario: Scenario) -> list[tuple[str, ...]]:
+    """The requirement ids of each timeline step, from its kind and what it exercises.
+
+    A code step adds the replay ids for ``code: last``, throttling for ``code: wrong``
+    or ``expect: locked``, drift for a device with skew or drift, and ENR-07 for a
+    device an earlier re-enrollment replaced (read from the timeline, not the answers).
+    """
+    current: dict[str, str] = {}
+    retired: set[str] = set()
+    found: list[tuple[str, ...]] = []
+    for step in scenario.steps:
+        ids = list(STEP_REQUIREMENTS[step.do])
+        device = scenario.devices.get(step.args.get("device", ""))
+        if step.do in ("log_in", "enter_code"):
+            code = step.args.get("code", "current")
+            if code == "last":
+                ids += ["RPL-01", "RPL-02"]
+            if code == "wrong" or (step.expect is not None and step.expect.kind == "locked"):
+                ids += ["THR-01", "THR-02"]
+            if device is not None and (device.skew or device.drift_ppm):
+                ids += ["WIN-04", "WIN-05"]
+            if step.args.get("device") in retired:
+                ids.append("ENR-07")
+        if step.do == "enroll":
+            ids += ["SEED-03", "URI-09"] if step.args.get("by") == "key" else ["URI-01", "URI-03"]
+            current[step.args["agent"]] = step.args["device"]
+        if step.do == "confirm_reenrollment":
+            old = current.get(step.args["agent"])
+            if old is not None and old != step.args["device"]:
+                retired.add(old)
+            retired.discard(step.args["device"])
+            current[step.args["agent"]] = step.args["device"]
+        client = scenario.clients.get(step.args.get("client", "web"))
+        if client is not None and client.kind != "web":
+            ids.append("SEED-02")
+        found.append(tuple(dict.fromkeys(ids)))
+    return found
 
 
 def shipped_scenarios() -> list[Path]:
@@ -49,6 +110,8 @@ class Player:
         self, scenario: Scenario, ctx: CheckContext, trace: Callable[[dict[str, Any]], None]
     ) -> None:
         self.scenario = scenario
+        #: The steps played so far: a step's requirement ids depend on the ones before it.
+        self.played: list[ScenarioStep] = []
         self.ctx = ctx
         self.run = ctx.run
         self.trace = trace
@@ -87,7 +150,9 @@ class Player:
         title = f"{step.at_text} {step.describe()}"
         if step.expect is not None:
             title += f" → {step.expect.describe()}"
-        with self.ctx.step(title, on_failure="continue") as handle:
+        self.played.append(step)
+        requirements = step_requirements(replace(self.scenario, steps=tuple(self.played)))[-1]
+        with self.ctx.step(title, requirements, on_failure="continue") as handle:
             handle.evidence(server_time=self.run.clock.now(), virtual_time=step.at, line=step.line)
             self.one(step, handle)
 
@@ -107,6 +172,7 @@ class Player:
             "do": step.do,
             "args": trace_args(step.args),
             "expect": step.expect.describe() if step.expect else None,
+            "requirements": list(self.ctx.steps[-1].requirements),
             "server_time": self.run.clock.now(),
             "status": answer.status if answer else None,
             "error_code": answer.error_code if answer else None,
@@ -293,6 +359,17 @@ class Player:
         body = {"email": new.email, "password": PASSWORD, "seat": new.seat, "role": new.role}
         return Answer(self.admin_call(step, handle, "POST", "/api/v1/admin/agents", body))
 
+    def do_set_seat(self, step: ScenarioStep, handle: Step) -> Answer:
+        who = self.scenario.agents[step.args["who"]]
+        listed = self.admin_call(step, handle, "GET", "/api/v1/admin/agents")
+        agents = listed.body if isinstance(listed.body, list) else []
+        found = [a for a in agents if isinstance(a, dict) and a.get("email") == who.email]
+        if not found:
+            raise HarnessError(f"the server lists no agent {who.email}")
+        path = f"/api/v1/admin/agents/{found[0]['id']}"
+        change = {"seat": step.args["seat"]}
+        return Answer(self.kept(handle, self.agent(step).call("PATCH", path, change)))
+
     def do_advance(self, step: ScenarioStep, handle: Step) -> Answer:
         return Answer(None, f"the clock reads {step.at_text}")
 
@@ -357,11 +434,12 @@ def scenario_check(scenario: Scenario, trace: Callable[[dict[str, Any]], None]) 
     def play(ctx: CheckContext) -> None:
         Player(scenario, ctx, trace).play()
 
+    ids = [i for step in step_requirements(scenario) for i in step]
     return CheckSpec(
         id=scenario.name,
         title=scenario.title,
         plan=PLAN,
-        requirements=(),
+        requirements=tuple(dict.fromkeys(ids)),
         severity="error",
         run=play,
         description=scenario.description,

@@ -46,9 +46,10 @@ STEP_KINDS: Final[dict[str, tuple[frozenset[str], frozenset[str], bool]]] = {
     "set_two_factor": (frozenset({"agent", "required"}), frozenset(), True),
     "set_device_group": (frozenset({"agent", "group", "version", "build"}), frozenset(), True),
     "add_agent": (frozenset({"agent", "new"}), frozenset(), True),
+    "set_seat": (frozenset({"agent", "who", "seat"}), frozenset(), True),
     "advance": (frozenset(), frozenset(), False),
 }
-_ADMIN_STEPS: Final = frozenset({"set_two_factor", "set_device_group", "add_agent"})
+_ADMIN_STEPS: Final = frozenset({"set_two_factor", "set_device_group", "add_agent", "set_seat"})
 
 
 class ScenarioError(ValueError):
@@ -443,7 +444,7 @@ class _Builder:
     def argument(self, do: str, key: str, node: yaml.Node, lost: dict[str, int]) -> Any:
         r = self.r
         what = f"step {do}: {key}"
-        if key in ("agent", "new"):
+        if key in ("agent", "new", "who"):
             name = r.string(node, what)
             if name not in self.agents:
                 raise r.error(node, f"{what}: no agent {name!r} among the actors")
@@ -481,6 +482,11 @@ class _Builder:
             return name
         if key == "next":
             return r.choice(node, what, NEXT_STAGES)
+        if key == "seat":
+            seat = r.string(node, what)
+            if not re.fullmatch(r"[a-z][a-z0-9_]*", seat):
+                raise r.error(node, f"{what}: a seat is a lower-case name like remote_support")
+            return seat
         return r.string(node, what)  # password, version
 
     def check_restore(
