@@ -119,7 +119,8 @@ def test_step_requirements_follow_what_the_step_exercises() -> None:
     replaced = next(s for s in scenario.steps if s.do == "confirm_reenrollment")
     after = [s for s in retired_log_ins if s.line > replaced.line]
     before = [s for s in retired_log_ins if s.line < replaced.line]
-    assert after and before
+    assert after
+    assert before
     assert all("ENR-07" in by_line[s.line] for s in after)
     assert all("ENR-07" not in by_line[s.line] for s in before)
     assert all("RPL-01" in by_line[s.line] for s in after if s.args.get("code") == "last")
@@ -144,4 +145,5 @@ def test_the_trace_and_the_report_carry_each_steps_requirements(tmp_path: Path) 
     steps = summary.results[0].steps
     assert [s.requirements for s in steps] == wanted
     set_seat = [r for r in records if r["do"] == "set_seat"]
-    assert set_seat and all(r["requirements"] == ["SEED-01"] for r in set_seat)
+    assert set_seat
+    assert all(r["requirements"] == ["SEED-01"] for r in set_seat)
