@@ -535,6 +535,11 @@ def serve(ctx: click.Context) -> None:
     os.execv(sys.executable, argv)  # noqa: S606 - same interpreter, arguments passed through
 
 
+from conformance.vendor.command import check_authenticator  # noqa: E402 - registered below
+
+cli.add_command(check_authenticator)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point: one clear line and exit 2 for argument errors."""
     try:
