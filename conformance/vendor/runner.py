@@ -1,0 +1,316 @@
+"""Run the cases through an adapter, each within its time limit, and log every verdict.
+
+One case is: provision (a URI or a typed key), ask for the codes at the
+case's times in one request, forget the account. Whatever the vendor does,
+the case ends with a verdict within its time limit and the run goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from pathlib import Path
+from typing import IO, Any, Final
+
+from conformance.results import harness_commit
+from conformance.vendor.adapters import Refused, VendorAdapter, VendorFailure
+from conformance.vendor.cases import FAMILIES, Case
+from conformance.vendor.expectations import VendorExpectation
+from conformance.vendor.summary import Finding, findings
+from conformance.vendor.verdicts import Diagnosis, Verdict, judge
+
+#: Seconds a case may take, provisioning and codes together, unless --timeout says otherwise.
+DEFAULT_TIMEOUT: Final = 5.0
+
+#: Verdict → the outcome of the case's check record (docs/result-log.md).
+OUTCOME_OF: Final[dict[str, str]] = {
+    "compatible": "passed",
+    "silently_wrong": "failed",
+    "refused": "failed",
+    "failed": "failed",
+    "not_applicable": "not_applicable",
+}
+
+
+@dataclass
+class CaseResult:
+    """What happened to one case."""
+
+    case: Case
+    verdict: Verdict
+    reason: str
+    started_at: float
+    duration_ms: float
+    received: list[str] | None = None
+    refusal: Refused | None = None
+    failure: VendorFailure | None = None
+    diagnosis: Diagnosis | None = None
+    #: When it happened: ``provision`` or ``codes``.
+    stage: str = ""
+    expected: VendorExpectation | None = field(default=None)
+
+    @property
+    def outcome(self) -> str:
+        return OUTCOME_OF[self.verdict]
+
+    @property
+    def unexpected(self) -> bool:
+        """Not compatible and not what the expectations file said (or said and did not happen)."""
+        if self.expected is not None:
+            return not self.expected.matches(self.verdict, self.outcome)
+        return self.verdict not in ("compatible", "not_applicable")
+
+
+def run_case(adapter: VendorAdapter, case: Case, timeout: float) -> CaseResult:
+    """One case through the adapter, within ``timeout`` seconds."""
+    started_at = time.time()
+    start = time.monotonic()
+    deadline = start + timeout
+
+    def done(verdict: Verdict, reason: str, **kw: Any) -> CaseResult:
+        took = (time.monotonic() - start) * 1000
+        return CaseResult(case, verdict, reason, started_at, took, **kw)
+
+    why_not = adapter.not_applicable(case)
+    if why_not is not None:
+        return done("not_applicable", why_not)
+    stage = "provision"
+    try:
+        handle = adapter.provision(case, deadline)
+        if isinstance(handle, Refused):
+            return done("refused", f"provisioning refused: {handle}", refusal=handle, stage=stage)
+        stage = "codes"
+        received = adapter.codes(handle, case.times, deadline)
+        if isinstance(received, Refused):
+            return done(
+                "refused", f"provisioned, but codes refused: {received}", refusal=received,
+                stage=stage,
+            )
+        stage = "forget"
+        try:
+            adapter.forget(handle, deadline)
+        except VendorFailure:
+            pass  # the codes are in; a failure to forget shows up in the next case if it matters
+    except VendorFailure as exc:
+        what = {"provision": "provisioning", "codes": "asking for codes", "forget": "forgetting"}
+        return done(
+            "failed", f"{exc.kind} while {what[stage]}: {exc.detail}", failure=exc, stage=stage
+        )
+    judgement = judge(case, received)
+    return done(
+        judgement.verdict,
+        judgement.reason,
+        received=received,
+        diagnosis=judgement.diagnosis,
+        stage="codes",
+    )
+
+
+@dataclass
+class VendorRun:
+    """The results of a run and what they amount to."""
+
+    results: list[CaseResult]
+    findings: list[Finding]
+    restarts: int
+    exit_status: int
+    log_path: Path | None = None
+
+    @property
+    def unexpected(self) -> list[CaseResult]:
+        return [r for r in self.results if r.unexpected]
+
+
+def run_cases(
+    adapter: VendorAdapter,
+    cases: Sequence[Case],
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    expectations: Callable[[str], VendorExpectation | None] | None = None,
+    progress: Callable[[int, int, CaseResult], None] | None = None,
+    log: VendorLog | None = None,
+) -> VendorRun:
+    """Run every case in order; the adapter is closed at the end."""
+    results = []
+    try:
+        for index, case in enumerate(cases, 1):
+            result = run_case(adapter, case, timeout)
+            result.expected = expectations(case.id) if expectations else None
+            results.append(result)
+            if log is not None:
+                log.case(result)
+            if progress is not None:
+                progress(index, len(cases), result)
+    finally:
+        adapter.close()
+    found = findings(results, restarts=adapter.restarts, timeout=timeout)
+    exit_status = 1 if any(r.unexpected for r in results) else 0
+    if log is not None:
+        log.end(results, found, exit_status)
+    return VendorRun(results, found, adapter.restarts, exit_status, log.path if log else None)
+
+
+# -- the result log (docs/result-log.md) ----------------------------------------------------
+
+
+def _evidence(result: CaseResult) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    case = result.case
+    provision_evidence: dict[str, Any] = (
+        {"uri": case.uri} if case.scanned else {"typed_key": case.typed_key}
+    )
+    provision_evidence |= {
+        "algorithm": case.algorithm,
+        "digits": case.digits,
+        "period": case.period,
+        "secret_bits": case.bits,
+        "note": "the secrets are public test seeds (RFC 4226/6238, the Key Uri Format wiki)",
+    }
+    steps: list[dict[str, Any]] = []
+    provision_req = [r for r in case.requirements if r.startswith(("URI", "SEC"))]
+    code_req = [r for r in case.requirements if r.startswith("ALG")]
+    how = "Scan the URI" if case.scanned else f"Type the key ({case.provisioning})"
+    refused_at_provision = result.stage == "provision" and result.verdict in ("refused", "failed")
+    steps.append(
+        {
+            "n": 1,
+            "title": how,
+            "requirements": provision_req,
+            "outcome": "failed" if refused_at_provision else "passed",
+            "message": result.reason if refused_at_provision else "accepted",
+            "on_failure": "stop",
+            "evidence": provision_evidence,
+        }
+    )
+    if not refused_at_provision:
+        codes_evidence: dict[str, Any] = {
+            "times": list(case.times),
+            "expected_codes": list(case.expected_codes),
+            "received_codes": result.received,
+        }
+        if result.diagnosis is not None:
+            codes_evidence["diagnosis"] = result.diagnosis.as_dict()
+        steps.append(
+            {
+                "n": 2,
+                "title": f"Ask for the codes at {len(case.times)} time(s)",
+                "requirements": code_req,
+                "outcome": "passed" if result.verdict == "compatible" else "failed",
+                "message": result.reason or "every code equals the reference algorithm's",
+                "on_failure": "stop",
+                "evidence": codes_evidence,
+            }
+        )
+    extra: dict[str, Any] = {}
+    if result.refusal is not None:
+        extra["refusal"] = {"code": result.refusal.code, "message": result.refusal.message}
+    if result.failure is not None:
+        extra["failure"] = {"kind": result.failure.kind, "detail": result.failure.detail}
+        if result.failure.stderr:
+            extra["failure"]["stderr"] = result.failure.stderr
+    if extra:
+        steps[-1]["evidence"] |= extra
+    return steps, extra
+
+
+class VendorLog:
+    """Writes the run, one check per case, the findings and the end record, line by line."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._file: IO[str] = path.open("w", encoding="utf-8")
+
+    def _write(self, record: dict[str, Any]) -> None:
+        self._file.write(json.dumps(record, default=str) + "\n")
+        self._file.flush()
+
+    def start(
+        self,
+        *,
+        adapter: VendorAdapter,
+        cases: Sequence[Case],
+        run_id: str | None,
+        expectations_file: str | None,
+        timeout: float,
+    ) -> None:
+        commit, dirty = harness_commit()
+        families = list(dict.fromkeys(c.family for c in cases))
+        self._write(
+            {
+                "record": "run",
+                "format": 1,
+                "run_id": run_id,
+                "tool": "twofa-harness",
+                "tool_version": version("twofa-harness"),
+                "git_commit": commit,
+                "git_dirty": dirty,
+                "command": "check-authenticator",
+                "started_at": time.time(),
+                "target": {"kind": adapter.kind, "url": adapter.description, "harness": None},
+                "policy": None,
+                "seed": None,
+                "plans": families,
+                "variant": {"adapter": adapter.kind, "timeout_seconds": timeout},
+                "expectations_file": expectations_file,
+            }
+        )
+
+    def case(self, result: CaseResult) -> None:
+        case = result.case
+        steps, _ = ([], {}) if result.verdict == "not_applicable" else _evidence(result)
+        expected = None
+        if result.expected is not None:
+            expected = {"outcome": result.expected.outcome, "comment": result.expected.comment}
+            if result.expected.verdict is not None:
+                expected["verdict"] = result.expected.verdict
+        record: dict[str, Any] = {
+            "record": "check",
+            "id": case.id,
+            "title": case.title,
+            "plan": case.family,
+            "requirements": list(case.requirements),
+            "severity": "error",
+            "outcome": result.outcome,
+            "reason": result.reason,
+            "expected": expected,
+            "started_at": result.started_at,
+            "duration_ms": round(result.duration_ms, 2),
+            "steps": steps,
+            "attachments": [],
+            "charts": [],
+        }
+        if result.verdict != "not_applicable":
+            record["matrix"] = [
+                {"parameter": parameter, "value": value, "verdict": result.verdict}
+                for parameter, value in case.cells
+            ]
+        self._write(record)
+
+    def end(self, results: Sequence[CaseResult], found: Sequence[Finding], exit_status: int) -> None:
+        for finding in found:
+            self._write({"record": "finding", **finding.as_dict()})
+        counts = dict.fromkeys(
+            ("passed", "failed", "warning", "skipped", "not_applicable", "error"), 0
+        )
+        for result in results:
+            counts[result.outcome] += 1
+        self._write(
+            {
+                "record": "end",
+                "finished_at": time.time(),
+                "counts": counts,
+                "unexpected": [r.case.id for r in results if r.unexpected],
+                "exit_status": exit_status,
+            }
+        )
+        self._file.close()
+
+    def close(self) -> None:
+        if not self._file.closed:
+            self._file.close()
+
+
+__all__ = ["FAMILIES", "CaseResult", "VendorLog", "VendorRun", "run_case", "run_cases"]

@@ -1,0 +1,157 @@
+"""Verdicts: compatible, silently wrong, refused, failed; and what a wrong code was computed with.
+
+A silently wrong case is the dangerous one: the app imported the account and
+shows codes the server will never accept. The diagnosis tries the other
+algorithms, digit counts and periods, and a time or counter kept in 32 bits,
+to say in plain words what the app computed instead.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from conformance.vendor.cases import ALGORITHMS, PERIODS, Case
+from simulators.hotp import CodeGenerator, OtpError
+
+Verdict = Literal["compatible", "silently_wrong", "refused", "failed", "not_applicable"]
+#: The verdicts a run can give, worst last (the order of the report's matrix).
+VERDICTS: Final = ("compatible", "silently_wrong", "refused", "failed")
+
+#: How a time can be mangled by an implementation, for the diagnosis.
+TimeMode = Literal["exact", "time32", "counter32"]
+TIME_MODE_TEXT: Final = {
+    "exact": "",
+    "time32": "the Unix time kept in 32 bits",
+    "counter32": "the time step kept in 32 bits",
+}
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """What a vendor's wrong codes were computed with, when the harness could tell."""
+
+    algorithm: str | None = None
+    digits: int | None = None
+    period: int | None = None
+    time_mode: TimeMode = "exact"
+
+    @property
+    def explained(self) -> bool:
+        return self.algorithm is not None
+
+    def differences(self, case: Case) -> list[tuple[str, str, str]]:
+        """(dimension, asked, used) for each parameter the app did not honour."""
+        if not self.explained:
+            return []
+        found = []
+        for name, asked, used in (
+            ("algorithm", case.algorithm, self.algorithm),
+            ("digits", case.digits, self.digits),
+            ("period", case.period, self.period),
+        ):
+            if asked != used:
+                found.append((name, str(asked), str(used)))
+        if self.time_mode != "exact":
+            found.append(("time", "64-bit", self.time_mode))
+        return found
+
+    def describe(self, case: Case) -> str:
+        if not self.explained:
+            return (
+                "the codes match no algorithm, digit count, period or 32-bit time the harness "
+                "tried with this secret"
+            )
+        parts = []
+        for name, asked, used in self.differences(case):
+            if name == "algorithm":
+                parts.append(f"{used} instead of {asked}")
+            elif name == "digits":
+                parts.append(f"{used} digits instead of {asked}")
+            elif name == "period":
+                parts.append(f"a {used} s period instead of {asked} s")
+            else:
+                parts.append(TIME_MODE_TEXT[used])  # type: ignore[index]
+        return "codes computed with " + ", ".join(parts)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "algorithm": self.algorithm,
+            "digits": self.digits,
+            "period": self.period,
+            "time_mode": self.time_mode,
+        }
+
+
+def _codes(
+    case: Case, algorithm: str, digits: int, period: int, mode: TimeMode
+) -> tuple[str, ...] | None:
+    try:
+        generator = CodeGenerator(case.secret, digits=digits, algorithm=algorithm, period=period)
+    except OtpError:
+        return None
+    found = []
+    for t in case.times:
+        if mode == "time32":
+            found.append(generator.code_at(t & 0xFFFFFFFF))
+        elif mode == "counter32":
+            found.append(generator.code_for_counter((t // period) & 0xFFFFFFFF))
+        else:
+            found.append(generator.code_at(t))
+    return tuple(found)
+
+
+def diagnose(case: Case, received: Sequence[str]) -> Diagnosis:
+    """The parameters that reproduce ``received`` for this case's secret, if any.
+
+    Candidates closest to what was asked come first, so a single fallback is
+    named rather than a coincidence of several.
+    """
+    lengths = {len(code) for code in received}
+    if len(lengths) != 1:
+        return Diagnosis()
+    (digits,) = lengths
+    algorithms = sorted(ALGORITHMS, key=lambda a: a != case.algorithm)
+    periods = sorted({*PERIODS, case.period}, key=lambda p: p != case.period)
+    modes: tuple[TimeMode, ...] = ("exact", "time32", "counter32")
+    wanted = tuple(received)
+    candidates = sorted(
+        itertools.product(algorithms, periods, modes),
+        key=lambda c: (c[0] != case.algorithm) + (c[1] != case.period) + (c[2] != "exact"),
+    )
+    for algorithm, period, mode in candidates:
+        if _codes(case, algorithm, digits, period, mode) == wanted:
+            return Diagnosis(algorithm, digits, period, mode)
+    return Diagnosis()
+
+
+@dataclass(frozen=True)
+class Judgement:
+    verdict: Verdict
+    reason: str
+    diagnosis: Diagnosis | None = None
+    #: Indexes of the times whose code differs from the reference.
+    wrong_at: tuple[int, ...] = ()
+
+
+def judge(case: Case, received: Sequence[str]) -> Judgement:
+    """Compare a vendor's codes with the reference algorithm's."""
+    unreadable = [c for c in received if not (c.isascii() and c.isdigit())]
+    if unreadable:
+        return Judgement("failed", f"unreadable code {unreadable[0][:40]!r}: codes are digits")
+    wrong = tuple(i for i, (got, want) in enumerate(zip(received, case.expected_codes)) if got != want)
+    if not wrong:
+        return Judgement("compatible", "")
+    diagnosis = diagnose(case, received)
+    times = ", ".join(str(case.times[i]) for i in wrong)
+    first = wrong[0]
+    return Judgement(
+        "silently_wrong",
+        f"accepted, but {len(wrong)} of {len(received)} codes wrong (at {times}; "
+        f"e.g. {received[first]} where {case.expected_codes[first]} was expected): "
+        f"{diagnosis.describe(case)}",
+        diagnosis,
+        wrong,
+    )
