@@ -43,6 +43,9 @@ MATRIX_LABELS: Final = {
     "refused": "\u2298 refused",
     "failed": "\u2717 failed",
 }
+#: A matrix cell with more checks than this shows a count per verdict instead of one link each.
+MAX_CELL_LINKS: Final = 3
+FINDING_LABELS: Final = {"error": "\u2717 problem", "warning": "! limit", "info": "\u2139 note"}
 #: Attachments larger than this are listed, not embedded, so one huge file cannot swamp the page.
 MAX_EMBED_BYTES: Final = 8 * 1024 * 1024
 _IMAGE_MAGIC: Final = (
@@ -114,6 +117,7 @@ figure img{max-width:100%;border:1px solid var(--line)}
 .chart-error,.missing{color:#8e1111;font-weight:600}
 .m-compatible{background:#e7f4e8}.m-silently_wrong{background:#fdecea}.m-refused{background:#fff4e0}
 .m-failed{background:#fdecea}
+.findings li{margin:.35rem 0}.f-error strong{color:#b71c1c}.f-warning strong{color:#b26a00}
 table.checks{table-layout:fixed}table.checks td,table.checks th{overflow-wrap:anywhere}
 td.num,th.num{text-align:right;white-space:nowrap}
 th[scope=row]{font-weight:400}
@@ -536,9 +540,20 @@ def _matrix(log: RunLog, anchors: dict[int, str]) -> str:
         tds = []
         for value, verdicts in values.items():
             worst = max((v for v, _ in verdicts), key=MATRIX_VERDICTS.index)
-            labels = "<br>".join(
-                f"<a href='#{anchors[i]}'>{_e(MATRIX_LABELS[v])}</a>" for v, i in verdicts
-            )
+            if len(verdicts) <= MAX_CELL_LINKS:
+                labels = "<br>".join(
+                    f"<a href='#{anchors[i]}'>{_e(MATRIX_LABELS[v])}</a>" for v, i in verdicts
+                )
+            else:
+                # Many checks try this value: a count per verdict, linked to its first check.
+                first: dict[str, tuple[int, int]] = {}
+                for v, i in verdicts:
+                    n, at = first.get(v, (0, i))
+                    first[v] = (n + 1, at)
+                labels = "<br>".join(
+                    f"<a href='#{anchors[at]}'>{_e(MATRIX_LABELS[v])}</a> \u00d7{n}"
+                    for v, (n, at) in sorted(first.items(), key=lambda x: MATRIX_VERDICTS.index(x[0]))
+                )
             tds.append(f"<td class='m-{worst}'><code>{_e(value)}</code><br>{labels}</td>")
         tds += ["<td></td>"] * (width - len(values))
         rows.append(f"<tr><th scope='row'>{_e(parameter)}</th>{''.join(tds)}</tr>")
@@ -562,6 +577,29 @@ def _matrix(log: RunLog, anchors: dict[int, str]) -> str:
     return html
 
 
+def _findings(log: RunLog, anchor_of: dict[str, str]) -> str:
+    """The run's plain-language findings (``finding`` records), worst first as written."""
+    if not log.findings:
+        return ""
+    items = []
+    for finding in log.findings:
+        links = ", ".join(
+            f"<a href='#{anchor_of[c]}'><code>{_e(c)}</code></a>" if c in anchor_of else _e(c)
+            for c in finding.checks
+        )
+        more = finding.count - len(finding.checks)
+        cases = ""
+        if finding.checks:
+            cases = f"<br><span class='muted'>{finding.count} case(s): {links}"
+            cases += f" and {more} more</span>" if more > 0 else "</span>"
+        label = FINDING_LABELS.get(finding.severity, finding.severity)
+        items.append(
+            f"<li class='finding f-{_e(finding.severity)}'><strong>{_e(label)}</strong> "
+            f"{_e(finding.text)}{cases}</li>"
+        )
+    return f"<h2 id='findings'>Findings</h2><ul class='findings'>{''.join(items)}</ul>"
+
+
 def render_html(log: RunLog) -> str:
     """The HTML report as one self-contained page."""
     summary = summarize(log)
@@ -579,9 +617,10 @@ def render_html(log: RunLog) -> str:
         "</header><main>",
         _notices(log, summary),
         _verdict(summary, anchors, log),
+        _findings(log, anchor_of),
+        _matrix(log, anchors),
         _overview(log, summary, anchors),
         _plans_table(log, summary, anchors),
-        _matrix(log, anchors),
         "<h2 id='details'>Check details</h2>",
         details or "<p>No check was recorded.</p>",
         _requirements_table(summary, anchor_of),

@@ -66,6 +66,15 @@ def _run(run: RunRecord) -> dict[str, Any]:
     }
 
 
+def _expected(check: Check) -> dict[str, Any] | None:
+    if check.expected is None:
+        return None
+    expected: dict[str, Any] = {"outcome": check.expected.outcome, "comment": check.expected.comment}
+    if check.expected.verdict is not None:
+        expected["verdict"] = check.expected.verdict
+    return expected
+
+
 def _check(check: Check, name: str) -> dict[str, Any]:
     return {
         "id": check.id,
@@ -77,11 +86,7 @@ def _check(check: Check, name: str) -> dict[str, Any]:
         "severity": check.severity,
         "outcome": check.outcome,
         "reason": check.reason,
-        "expected": (
-            None
-            if check.expected is None
-            else {"outcome": check.expected.outcome, "comment": check.expected.comment}
-        ),
+        "expected": _expected(check),
         "unexpected": is_unexpected(check),
         "expected_failure": is_expected_failure(check),
         "started_at": check.started_at,
@@ -168,6 +173,8 @@ def _ctrf_test(check: Check, name: str, log: RunLog) -> dict[str, Any]:
     }
     if check.expected is not None:
         labels["expected"] = check.expected.outcome
+        if check.expected.verdict is not None:
+            labels["expected_verdict"] = check.expected.verdict
     test["labels"] = labels
     test["type"] = "conformance"
     test["parameters"] = check.variant if check.variant is not None else log.run.variant
@@ -243,4 +250,10 @@ def render_json(log: RunLog) -> str:
             "summary": summary_dict(summary, log),
         },
     }
+    if log.findings:
+        # Only logs that have findings (check-authenticator) carry the key.
+        document["extra"]["findings"] = [
+            {"severity": f.severity, "text": f.text, "checks": list(f.checks), "count": f.count}
+            for f in log.findings
+        ]
     return json.dumps(json_safe(document), indent=2, ensure_ascii=False, allow_nan=False) + "\n"

@@ -75,9 +75,13 @@ def _testcase(suite: ET.Element, check: Check, name: str) -> tuple[bool, bool, b
         _element(props, "property", name="requirement", value=req)
     if check.expected is not None:
         _element(props, "property", name="expected", value=check.expected.outcome)
+        if check.expected.verdict is not None:
+            _element(props, "property", name="expected-verdict", value=check.expected.verdict)
 
     expected = check.expected
     note = f"expected {expected.outcome}: {expected.comment}" if expected else ""
+    if expected is not None and expected.verdict is not None:
+        note = f"expected verdict {expected.verdict}: {expected.comment}"
     reason = check.reason or check.outcome
     outcome = check.outcome
     steps = _failing_steps(check)
@@ -91,6 +95,12 @@ def _testcase(suite: ET.Element, check: Check, name: str) -> tuple[bool, bool, b
             # The expected outcome did not happen: the expectations file is stale or the
             # target changed; either way a person must look, so CI fails.
             message = f"expected to {_verb(expected.outcome)} but {_past(outcome)}"
+            verdicts = sorted({m.verdict for m in check.matrix} - {expected.verdict})
+            if expected.verdict is not None and verdicts:
+                message = (
+                    f"expected {expected.verdict.replace('_', ' ')} but "
+                    f"{', '.join(v.replace('_', ' ') for v in verdicts)}"
+                )
             text = f"{note}\noutcome {outcome}: {reason}\n{steps}".strip()
             _element(case, "failure", text, message=f"{message}: {expected.comment}", type=outcome)
             return True, False, False

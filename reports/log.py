@@ -83,6 +83,8 @@ class Expectation:
 
     outcome: str
     comment: str
+    #: The matrix verdict named by the expectations file (``check-authenticator``), if any.
+    verdict: str | None = None
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,18 @@ class MatrixCell:
     parameter: str
     value: str
     verdict: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A plain-language conclusion of the run (``finding`` records), for people."""
+
+    severity: str
+    text: str
+    #: The checks that show it (the first few) and how many there are in all.
+    checks: tuple[str, ...]
+    count: int
+    line: int
 
 
 @dataclass(frozen=True)
@@ -177,6 +191,8 @@ class RunLog:
     end: EndRecord | None
     #: True when the last line was cut off mid-write (no newline, not JSON) and was left out.
     truncated_tail: bool = False
+    #: Plain-language findings (``finding`` records), in log order.
+    findings: tuple[Finding, ...] = ()
 
     @property
     def complete(self) -> bool:
@@ -330,7 +346,12 @@ def _check(f: _Fields) -> Check:
     expected = None
     if raw_expected is not None:
         e = f.sub(raw_expected, "expected")
-        expected = Expectation(outcome=e.choice("outcome", OUTCOMES), comment=e.text("comment", ""))
+        verdict = e.obj.get("verdict")
+        expected = Expectation(
+            outcome=e.choice("outcome", OUTCOMES),
+            comment=e.text("comment", ""),
+            verdict=None if verdict is None else e.choice("verdict", MATRIX_VERDICTS),
+        )
     steps = tuple(_step(f.sub(raw, f"step {i}"), i) for i, raw in enumerate(f.obj_list("steps"), 1))
     attachments = []
     for i, raw in enumerate(f.obj_list("attachments"), 1):
@@ -379,6 +400,22 @@ def _check(f: _Fields) -> Check:
     )
 
 
+#: Severities of a ``finding`` record, worst first.
+FINDING_SEVERITIES: Final = ("error", "warning", "info")
+
+
+def _finding(f: _Fields) -> Finding:
+    count = f.opt_int("count")
+    checks = f.str_list("checks")
+    return Finding(
+        severity=f.choice("severity", FINDING_SEVERITIES),
+        text=f.text("text"),
+        checks=checks,
+        count=len(checks) if count is None else count,
+        line=f.line,
+    )
+
+
 def _end(f: _Fields) -> EndRecord:
     counts = f.mapping("counts")
     if not all(isinstance(v, int) and not isinstance(v, bool) for v in counts.values()):
@@ -416,6 +453,7 @@ def load_log(path: Path | str) -> RunLog:
 
     run: RunRecord | None = None
     checks: list[Check] = []
+    found: list[Finding] = []
     end: EndRecord | None = None
     truncated_tail = False
     for number, raw in enumerate(lines, 1):
@@ -440,15 +478,24 @@ def load_log(path: Path | str) -> RunLog:
             run = _run(fields)
         elif kind == "run":
             raise ResultLogError(path, number, "a second 'run' record")
-        elif end is not None and kind in ("check", "end"):
+        elif end is not None and kind in ("check", "end", "finding"):
             raise ResultLogError(path, number, f"a {kind!r} record after the 'end' record")
         elif kind == "check":
             checks.append(_check(fields))
         elif kind == "end":
             end = _end(fields)
+        elif kind == "finding":
+            found.append(_finding(fields))
         elif not isinstance(kind, str):
             raise ResultLogError(path, number, "no 'record' field")
         # Other record kinds are future additions: ignored, as the format asks.
     if run is None:
         raise ResultLogError(path, None, "empty: no 'run' record")
-    return RunLog(path=path, run=run, checks=tuple(checks), end=end, truncated_tail=truncated_tail)
+    return RunLog(
+        path=path,
+        run=run,
+        checks=tuple(checks),
+        end=end,
+        truncated_tail=truncated_tail,
+        findings=tuple(found),
+    )

@@ -13,7 +13,7 @@ import re
 from html import escape
 from typing import Any, Final
 
-from reports.log import OUTCOMES, Check, RunLog
+from reports.log import MATRIX_VERDICTS, OUTCOMES, Check, RunLog
 from reports.summary import (
     Summary,
     case_names,
@@ -41,6 +41,17 @@ OUTCOME_TEXT: Final = {
 }
 #: HTTP exchanges shown per unexpected check; the HTML report has them all.
 MAX_EXCHANGES: Final = 3
+#: Unexpected results shown in detail; the rest are counted (index.html has them all).
+MAX_UNEXPECTED: Final = 20
+#: A checks table longer than this is folded into a <details> block.
+MAX_OPEN_TABLE: Final = 60
+MATRIX_GLYPHS: Final = {
+    "compatible": "\u2713",
+    "silently_wrong": "\u2717 silently wrong",
+    "refused": "\u2298 refused",
+    "failed": "\u2717 failed",
+}
+FINDING_WORDS: Final = {"error": "\u2717 **Problem:**", "warning": "! **Limit:**", "info": "Note:"}
 #: Policy and seed longer than this are cut in the summary (the JSON report has them whole).
 MAX_JSON_CHARS: Final = 4000
 
@@ -221,17 +232,75 @@ def _provenance(log: RunLog) -> list[str]:
     return lines
 
 
+def _findings(log: RunLog) -> list[str]:
+    if not log.findings:
+        return []
+    lines = ["### Findings", ""]
+    for finding in log.findings:
+        text = f"- {FINDING_WORDS.get(finding.severity, finding.severity)} {_md(finding.text)}"
+        if finding.checks:
+            first = ", ".join(_code(c) for c in finding.checks[:3])
+            more = f" and {finding.count - 3} more" if finding.count > 3 else ""
+            text += f" ({finding.count} case(s): {first}{more})"
+        lines.append(text)
+    return [*lines, ""]
+
+
+def _matrix(log: RunLog) -> list[str]:
+    """One row per parameter; each value with its verdict (or a count per verdict)."""
+    cells: dict[str, dict[str, dict[str, int]]] = {}
+    for check in log.checks:
+        for m in check.matrix:
+            counts = cells.setdefault(m.parameter, {}).setdefault(m.value, {})
+            counts[m.verdict] = counts.get(m.verdict, 0) + 1
+    if not cells:
+        return []
+    lines = ["### Compatibility matrix", "", "| Parameter | Values and verdicts |", "|---|---|"]
+    for parameter, values in cells.items():
+        shown = []
+        for value, counts in values.items():
+            if len(counts) == 1:
+                verdict = MATRIX_GLYPHS[next(iter(counts))]
+            else:
+                verdict = " ".join(
+                    f"{MATRIX_GLYPHS[v]}\u00d7{n}"
+                    for v, n in sorted(counts.items(), key=lambda x: MATRIX_VERDICTS.index(x[0]))
+                )
+            shown.append(f"{_code(value)} {verdict}")
+        joined = " \u00b7 ".join(shown)
+        lines.append(f"| {_md(parameter)} | {joined} |")
+    return [*lines, ""]
+
+
 def render_markdown(log: RunLog) -> str:
     """The CI job summary of a log, as GitHub-flavoured Markdown."""
     summary = summarize(log)
     names = case_names(log)
     lines = _headline(log, summary)
+    lines += _findings(log)
+    lines += _matrix(log)
     if summary.unexpected:
         lines += ["### Unexpected results", ""]
+        shown = 0
         for check, name in zip(log.checks, names, strict=True):
             if is_unexpected(check):
+                if shown == MAX_UNEXPECTED:
+                    rest = len(summary.unexpected) - shown
+                    lines += [f"... and {rest} more unexpected results: see `index.html`.", ""]
+                    break
                 lines += _unexpected(check, name)
-    lines += _checks_table(log, names)
+                shown += 1
+    table = _checks_table(log, names)
+    if len(log.checks) > MAX_OPEN_TABLE:
+        # A long table would bury the provenance: folded, still one click away.
+        table = [
+            f"<details><summary>All {len(log.checks)} checks</summary>",
+            "",
+            *table,
+            "</details>",
+            "",
+        ]
+    lines += table
     expected = [
         (c, n)
         for c, n in zip(log.checks, names, strict=True)
