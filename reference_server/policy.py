@@ -48,6 +48,7 @@ KNOWN_FAULTS: Final = frozenset(
         "qr_for_mobile",
         "manual_key_truncated",
         "cacheable_provisioning",
+        "unencoded_label",
     }
 )
 

@@ -188,6 +188,9 @@ def provisioning(svc: Services, email: str, enrollment: Enrollment) -> dict[str,
     key = b32(svc.box.decrypt(enrollment.secret_encrypted))
     issuer = svc.policy.totp_issuer
     label = f"{quote(issuer, safe='')}:{quote(email, safe='')}"
+    if svc.policy.has("unencoded_label"):
+        # Mutant: the label is not percent-encoded (a raw space, outside RFC 3986).
+        label = f"{issuer}:{email}"
     query = urlencode(
         {
             "secret": key,

@@ -212,3 +212,12 @@ def test_cacheable_provisioning_forgets_no_store(mutant: Api) -> None:
     token = mutant.token(V5, expect="enroll")
     mutant.to_connect_device(token)
     assert "no-store" not in mutant.device(token).headers.get("Cache-Control", "")
+
+
+@pytest.mark.parametrize("mutant", ["unencoded_label"], indirect=True)
+def test_unencoded_label_writes_the_label_without_percent_encoding(mutant: Api) -> None:
+    token = mutant.token(V5, expect="enroll")
+    mutant.to_connect_device(token)
+    uri = mutant.device(token).json["otpauth_uri"]
+    assert uri.startswith("otpauth://totp/Remote Support:v5@example.com?secret=")
+    assert "&issuer=Remote%20Support&" in uri
