@@ -29,6 +29,7 @@ MUTANTS: dict[str, str] = {
     "replay-parallel-race": "no_replay_guard",
     "replay-setup-code-not-reusable-for-login": "reusable_setup_code",
     "provisioning-uri-lints-clean": "short_secret",
+    "provisioning-uri-dialects": "unencoded_label",
     "provisioning-qr-encodes-the-uri": "qr_uri_mismatch",
     "provisioning-manual-key-matches-the-uri": "manual_key_truncated",
     "provisioning-not-cacheable": "cacheable_provisioning",
