@@ -10,6 +10,7 @@ from typing import Final
 from conformance.checks import CheckContext, Step, check
 from conformance.qr import QrDecodeError, decode_qr_png
 from conformance.session import V5_AGENT, Agent, check_seed
+from simulators.dialects import COLUMNS, SOURCES, lint_dialect
 from simulators.hotp import OtpError, decode_base32
 from simulators.otpauth import OtpauthError, lint_uri, parse_uri
 
@@ -80,6 +81,62 @@ def uri_lints_clean(ctx: CheckContext) -> None:
             parsed.account == info.get("account") == agent.email,
             "the label's account differs from the account field or the agent's email",
         )
+
+
+#: Rules a producer cannot all satisfy, because other dialects ask the opposite; a URI
+#: that breaks one of them made a choice (docs/uri-dialects.md), shown in the evidence
+#: and never a warning. Any other warning of a dialect makes the check a warning.
+TRADE_OFFS: Final[dict[str, str]] = {
+    "A-3.4.2-2": "a domain issuer is RECOMMENDED, but Google's wiki and Yubico's page use "
+    "the display name that apps show",
+    "L-3.2-3": "the authors discourage the issuer prefix, which Google, Yubico and Apple "
+    "put in the label",
+    "AP-1": "apple-otpauth: is Apple's link scheme; a QR code for every app carries otpauth:",
+    "AP-8": "Apple wants a domain issuer; Google's wiki and Yubico's page use a display name",
+    "AP-9": "Apple does not document algorithm; the other dialects define it and a non-SHA1 "
+    "policy needs it",
+}
+
+
+@check(
+    "provisioning-uri-dialects",
+    "Hand out an otpauth URI that every dialect's rules accept",
+    plan="provisioning",
+    requirements=("URI-01", "URI-02", "URI-03", "URI-04", "URI-05", "URI-06", "URI-07"),
+)
+def uri_dialects(ctx: CheckContext) -> None:
+    """Lint the URI of the device answer against each dialect in strict mode
+    (``twofa lint-uri --dialect all --strict``): no dialect may find an error (a URI its
+    consumers must or should reject, or a MUST a producer breaks). The choices between
+    contradicting dialects (``TRADE_OFFS``) are notes in the evidence; any other warning
+    makes the check a warning."""
+    agent = at_connect_device(ctx)
+    with ctx.step("Read the otpauth URI", ("URI-01",)) as step:
+        uri = uri_of(agent, step)
+        step.evidence(uri_shape=re.sub(r"secret=[^&]*", "secret=<redacted>", uri))
+    for dialect, column in COLUMNS.items():
+        with ctx.step(f"Lint the URI as {dialect} ({column})", ("URI-01", "URI-03")) as step:
+            verdict = lint_dialect(uri, dialect, strict=True)
+            step.evidence(
+                rules=SOURCES[dialect],
+                verdict=verdict.verdict,
+                findings=[
+                    f"{f.severity} {f.rule.id} [{f.rule.keyword}]: {f.message}"
+                    for f in verdict.findings
+                ],
+                trade_offs=[
+                    f"{f.rule.id}: {TRADE_OFFS[f.rule.id]}"
+                    for f in verdict.findings
+                    if f.rule.id in TRADE_OFFS
+                ],
+            )
+            step.expect(
+                not verdict.errors,
+                "; ".join(f"{f.rule.id} [{f.rule.keyword}]: {f.message}" for f in verdict.errors),
+            )
+            for warning in verdict.warnings:
+                if warning.rule.id not in TRADE_OFFS:
+                    step.warn(f"{warning.rule.id} [{warning.rule.keyword}]: {warning.message}")
 
 
 @check(
