@@ -160,6 +160,7 @@ class JsonLinesAdapter:
         self._proc: subprocess.Popen[bytes] | None = None
         self._lines: queue.Queue[bytes | None] = queue.Queue()
         self._stderr: deque[str] = deque(maxlen=STDERR_TAIL)
+        self._start()  # a program that cannot start at all is a setup error, before any case
 
     # process management
 
@@ -411,6 +412,14 @@ def _substitute(argument: str, values: Mapping[str, str]) -> str:
     )
 
 
+@dataclass(frozen=True)
+class _Provisioned:
+    """A command-template account: the placeholder values, and the code the first run printed."""
+
+    values: dict[str, str]
+    known: dict[int, str]
+
+
 class CommandTemplateAdapter:
     """A command-line generator run once per code, its arguments filled from the case.
 
@@ -468,6 +477,7 @@ class CommandTemplateAdapter:
         return "the template has only {uri}, so a typed key cannot be presented"
 
     def provision(self, case: Case, deadline: float) -> object | Refused:
+        """Run the command for the case's first time: a non-zero exit refuses the account."""
         route = (
             "uri"
             if case.scanned and "uri" in self.used
@@ -475,7 +485,7 @@ class CommandTemplateAdapter:
             if not case.scanned and "key" in self.used
             else "canonical"
         )
-        return {
+        values = {
             "uri": case.uri if route == "uri" else "",
             "key": case.typed_key if route == "key" else case.secret_base32,
             "secret": case.secret_base32,
@@ -487,12 +497,20 @@ class CommandTemplateAdapter:
             "issuer": ISSUER,
             "account": ACCOUNT,
         }
+        first = case.times[0]
+        answer = self._run([_substitute(a, {**values, "time": str(first)}) for a in self.argv], deadline)
+        if isinstance(answer, Refused):
+            return answer
+        return _Provisioned(values, {first: answer})
 
     def codes(self, handle: object, times: Sequence[int], deadline: float) -> list[str] | Refused:
-        assert isinstance(handle, dict)
+        assert isinstance(handle, _Provisioned)
         found = []
         for t in times:
-            argv = [_substitute(a, {**handle, "time": str(t)}) for a in self.argv]
+            if t in handle.known:
+                found.append(handle.known[t])
+                continue
+            argv = [_substitute(a, {**handle.values, "time": str(t)}) for a in self.argv]
             answer = self._run(argv, deadline)
             if isinstance(answer, Refused):
                 return answer

@@ -73,8 +73,8 @@ PROVISIONINGS: Final[dict[str, str]] = {
     "uri": "scanned QR code (the otpauth URI)",
     "key-upper": "typed key, upper case, no spaces",
     "key-lower": "typed key, lower case",
-    "key-spaced": "typed key in groups of four, as servers display it",
-    "key-lower-spaced": "typed key in lower case, in groups of four",
+    "key-spaced": "typed key in groups of four (as servers display it)",
+    "key-lower-spaced": "typed key in lower case and groups of four",
 }
 
 #: Time points (Unix seconds): RFC 6238 Appendix B times, both ends of one
