@@ -63,15 +63,15 @@ class Server:
                 self.accounts[handle] = account
                 return {"id": rid, "ok": True, "account": handle}
             if op == "codes":
-                account = self.accounts.get(str(request.get("account")))
-                if account is None:
+                known = self.accounts.get(str(request.get("account")))
+                if known is None:
                     return _error(rid, "unknown_account", "no such account")
                 times = request.get("times")
                 if not isinstance(times, list) or not all(
                     isinstance(t, int) and not isinstance(t, bool) and t >= 0 for t in times
                 ):
                     return _error(rid, "bad_request", "times must be a list of Unix seconds")
-                return {"id": rid, "ok": True, "codes": [account.code_at(t) for t in times]}
+                return {"id": rid, "ok": True, "codes": [known.code_at(t) for t in times]}
             if op == "forget":
                 self.accounts.pop(str(request.get("account")), None)
                 return {"id": rid, "ok": True}

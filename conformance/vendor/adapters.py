@@ -10,6 +10,7 @@ program that cannot be started at all is an ``AdapterSetupError``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -79,14 +80,13 @@ class VendorAdapter(Protocol):
         """Provision an account for the case; a handle for ``codes``, or the refusal."""
         ...
 
-    def codes(self, handle: object, times: Sequence[int], deadline: float) -> list[str] | Refused:
-        ...
+    def codes(
+        self, handle: object, times: Sequence[int], deadline: float
+    ) -> list[str] | Refused: ...
 
-    def forget(self, handle: object, deadline: float) -> None:
-        ...
+    def forget(self, handle: object, deadline: float) -> None: ...
 
-    def close(self) -> None:
-        ...
+    def close(self) -> None: ...
 
 
 # -- the built-in profiles, in process ----------------------------------------
@@ -189,7 +189,8 @@ class JsonLinesAdapter:
         self._proc = proc
         lines: queue.Queue[bytes | None] = queue.Queue()
         self._lines = lines
-        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout is not None
+        assert proc.stderr is not None
         threading.Thread(target=_pump_lines, args=(proc.stdout, lines), daemon=True).start()
         threading.Thread(target=_pump_stderr, args=(proc.stderr, self._stderr), daemon=True).start()
         return proc
@@ -204,10 +205,8 @@ class JsonLinesAdapter:
             _kill(proc)
         for stream in (proc.stdin, proc.stdout, proc.stderr):
             if stream is not None:
-                try:
+                with contextlib.suppress(OSError):
                     stream.close()
-                except OSError:
-                    pass
 
     def _died(self, proc: subprocess.Popen[bytes], what: str) -> VendorFailure:
         try:
@@ -341,10 +340,8 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
         os.killpg(proc.pid, 9)  # the whole session: a shell wrapper's children too
     except OSError:
         proc.kill()
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        pass
 
 
 def _short(value: object, limit: int = 200) -> str:
@@ -368,7 +365,9 @@ def _refusal(answer: dict[str, Any], stderr: deque[str]) -> Refused | None:
     if ok is True:
         return None
     if ok is not False:
-        raise VendorFailure("garbage", f"'ok' must be true or false: {_short(answer)}", list(stderr))
+        raise VendorFailure(
+            "garbage", f"'ok' must be true or false: {_short(answer)}", list(stderr)
+        )
     error = answer.get("error")
     if isinstance(error, dict):
         return Refused(str(error.get("code") or "refused"), str(error.get("message") or ""))
@@ -498,7 +497,9 @@ class CommandTemplateAdapter:
             "account": ACCOUNT,
         }
         first = case.times[0]
-        answer = self._run([_substitute(a, {**values, "time": str(first)}) for a in self.argv], deadline)
+        answer = self._run(
+            [_substitute(a, {**values, "time": str(first)}) for a in self.argv], deadline
+        )
         if isinstance(answer, Refused):
             return answer
         return _Provisioned(values, {first: answer})
@@ -543,12 +544,15 @@ class CommandTemplateAdapter:
         stderr = [line for line in err.decode("utf-8", "replace").splitlines() if line.strip()]
         if proc.returncode < 0:
             raise VendorFailure(
-                "crash", f"the command was killed by signal {-proc.returncode}", stderr[-STDERR_TAIL:]
+                "crash",
+                f"the command was killed by signal {-proc.returncode}",
+                stderr[-STDERR_TAIL:],
             )
         if proc.returncode != 0:
             if any(line.startswith("Traceback (most recent call last)") for line in stderr):
                 raise VendorFailure(
-                    "crash", f"the command crashed (exit status {proc.returncode}, a traceback)",
+                    "crash",
+                    f"the command crashed (exit status {proc.returncode}, a traceback)",
                     stderr[-STDERR_TAIL:],
                 )
             return Refused(f"exit status {proc.returncode}", stderr[-1] if stderr else "")

@@ -5,7 +5,7 @@ secret length, URI form, provisioning, time) is about 100,000 cases; most of
 them tell nothing a smaller set does not. The matrix is a covering design
 instead: a baseline (SHA1, 6 digits, 30 s, a 160-bit secret, a plain URI,
 scanned), every value of every dimension varied alone against it, every
-algorithm × digits × period combination, every algorithm with every secret
+algorithm x digits x period combination, every algorithm with every secret
 length and every URI form, typed keys with every non-default parameter, the
 RFC 6238 Appendix B vectors, and every time point for the baseline, for each
 algorithm, for 8 digits and for the 15 s and 60 s periods. Case ids are
@@ -299,6 +299,7 @@ def _case(
     provisioning: str = "uri",
     times: tuple[int, ...] | int = STANDARD_TIMES,
 ) -> Case:
+    time_values: tuple[int, ...]
     if isinstance(times, int):
         time_set, time_values = str(times), (times,)
     else:
@@ -348,7 +349,14 @@ def _generate() -> list[Case]:
     ]
     cases += [_case("time", [("time (SHA1)", str(t))], times=t) for t in TIME_POINTS]
     cases += [
-        _case("rfc-vectors", [("RFC 6238 Appendix B", a)], algorithm=a, digits=8, bits=b, times=RFC_TIMES)
+        _case(
+            "rfc-vectors",
+            [("RFC 6238 Appendix B", a)],
+            algorithm=a,
+            digits=8,
+            bits=b,
+            times=RFC_TIMES,
+        )
         for a, b in (("SHA1", 160), ("SHA256", 256), ("SHA512", 512))
     ]
     cases += [
@@ -374,7 +382,9 @@ def _generate() -> list[Case]:
         for f in URI_FORMS
     ]
     cases += [
-        _case("typed-parameters", [("typed key with parameter", text)], provisioning="key-upper", **kw)
+        _case(
+            "typed-parameters", [("typed key with parameter", text)], provisioning="key-upper", **kw
+        )
         for text, kw in (
             ("SHA256", {"algorithm": "SHA256"}),
             ("SHA512", {"algorithm": "SHA512"}),
@@ -392,7 +402,7 @@ def _generate() -> list[Case]:
         ("60 s", {"period": 60}),
     ):
         cases += [
-            _case("time-parameters", [(f"time ({text})", str(t))], times=t, **kw)  # type: ignore[arg-type]
+            _case("time-parameters", [(f"time ({text})", str(t))], times=t, **kw)
             for t in TIME_POINTS
         ]
     # A combination already tried by an earlier family keeps its first family.

@@ -22,22 +22,54 @@ USAGE_ERROR: Final = 2
 
 
 @click.command("check-authenticator")
-@click.option("--jsonl", "jsonl", default=None, metavar="CMD",
-              help="A vendor program speaking JSON lines on stdin/stdout (docs/vendor-adapter.md).")
-@click.option("--command", "command_template", default=None, metavar="TEMPLATE",
-              help="A command run once per code, e.g. 'gen --secret {secret} --at {time}'.")
-@click.option("--profile", default=None, metavar="NAME",
-              help="A built-in app profile (twofa profiles), in process.")
-@click.option("--cases", "selectors", multiple=True, metavar="FAMILY",
-              help="Only these case families, or case ids / globs over ids (repeatable).")
-@click.option("--timeout", type=float, default=5.0, show_default=True,
-              help="Seconds each case may take (provisioning and codes together).")
-@click.option("--expectations", "expectations_file", default=None,
-              type=click.Path(dir_okay=False, path_type=Path),
-              help="Known verdicts: a YAML list of {check, verdict, comment}; check may be a glob.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("out/vendor"), show_default=True,
-              help="Root folder: the run writes OUT/<run-id>/ and OUT/latest names the newest run.")
+@click.option(
+    "--jsonl",
+    "jsonl",
+    default=None,
+    metavar="CMD",
+    help="A vendor program speaking JSON lines on stdin/stdout (docs/vendor-adapter.md).",
+)
+@click.option(
+    "--command",
+    "command_template",
+    default=None,
+    metavar="TEMPLATE",
+    help="A command run once per code, e.g. 'gen --secret {secret} --at {time}'.",
+)
+@click.option(
+    "--profile",
+    default=None,
+    metavar="NAME",
+    help="A built-in app profile (twofa profiles), in process.",
+)
+@click.option(
+    "--cases",
+    "selectors",
+    multiple=True,
+    metavar="FAMILY",
+    help="Only these case families, or case ids / globs over ids (repeatable).",
+)
+@click.option(
+    "--timeout",
+    type=float,
+    default=5.0,
+    show_default=True,
+    help="Seconds each case may take (provisioning and codes together).",
+)
+@click.option(
+    "--expectations",
+    "expectations_file",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Known verdicts: a YAML list of {check, verdict, comment}; check may be a glob.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("out/vendor"),
+    show_default=True,
+    help="Root folder: the run writes OUT/<run-id>/ and OUT/latest names the newest run.",
+)
 @click.option("--list", "list_only", is_flag=True, help="List the cases, run nothing.")
 def check_authenticator(
     jsonl: str | None,
@@ -72,10 +104,15 @@ def check_authenticator(
         for case in cases:
             click.echo(f"{case.family:18} {case.id}")
         return
-    chosen = [name for name, v in (("--jsonl", jsonl), ("--command", command_template),
-                                   ("--profile", profile)) if v is not None]
+    chosen = [
+        name
+        for name, v in (("--jsonl", jsonl), ("--command", command_template), ("--profile", profile))
+        if v is not None
+    ]
     if len(chosen) != 1:
-        raise click.UsageError("give exactly one of --jsonl CMD, --command TEMPLATE, --profile NAME")
+        raise click.UsageError(
+            "give exactly one of --jsonl CMD, --command TEMPLATE, --profile NAME"
+        )
     if not timeout > 0:
         raise click.UsageError("--timeout must be a positive number of seconds")
     try:

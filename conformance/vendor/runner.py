@@ -7,6 +7,7 @@ the case ends with a verdict within its time limit and the run goes on.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -86,14 +87,15 @@ def run_case(adapter: VendorAdapter, case: Case, timeout: float) -> CaseResult:
         received = adapter.codes(handle, case.times, deadline)
         if isinstance(received, Refused):
             return done(
-                "refused", f"provisioned, but codes refused: {received}", refusal=received,
+                "refused",
+                f"provisioned, but codes refused: {received}",
+                refusal=received,
                 stage=stage,
             )
         stage = "forget"
-        try:
+        # The codes are in; a failure to forget shows up in the next case if it matters.
+        with contextlib.suppress(VendorFailure):
             adapter.forget(handle, deadline)
-        except VendorFailure:
-            pass  # the codes are in; a failure to forget shows up in the next case if it matters
     except VendorFailure as exc:
         what = {"provision": "provisioning", "codes": "asking for codes", "forget": "forgetting"}
         return done(
@@ -289,7 +291,9 @@ class VendorLog:
             ]
         self._write(record)
 
-    def end(self, results: Sequence[CaseResult], found: Sequence[Finding], exit_status: int) -> None:
+    def end(
+        self, results: Sequence[CaseResult], found: Sequence[Finding], exit_status: int
+    ) -> None:
         for finding in found:
             self._write({"record": "finding", **finding.as_dict()})
         counts = dict.fromkeys(

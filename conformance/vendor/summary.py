@@ -129,7 +129,9 @@ def _wrong_times(results: Sequence[CaseResult]) -> list[int]:
     times = set()
     for result in results:
         received = result.received or []
-        for t, got, want in zip(result.case.times, received, result.case.expected_codes, strict=False):
+        for t, got, want in zip(
+            result.case.times, received, result.case.expected_codes, strict=False
+        ):
             if got != want:
                 times.add(t)
     return sorted(times)
@@ -192,8 +194,8 @@ def _refused(results: Sequence[CaseResult]) -> list[Finding]:
 def _failed(results: Sequence[CaseResult], restarts: int, timeout: float) -> list[Finding]:
     by_kind: dict[str, list[CaseResult]] = {}
     for result in results:
-        kind = result.failure.kind if result.failure is not None else "garbage"
-        by_kind.setdefault(kind, []).append(result)
+        cause = result.failure.kind if result.failure is not None else "garbage"
+        by_kind.setdefault(cause, []).append(result)
     found = []
     for kind, group in by_kind.items():
         if kind == "crash":
@@ -210,7 +212,9 @@ def _failed(results: Sequence[CaseResult], restarts: int, timeout: float) -> lis
     return found
 
 
-def findings(results: Sequence[CaseResult], *, restarts: int = 0, timeout: float = 0) -> list[Finding]:
+def findings(
+    results: Sequence[CaseResult], *, restarts: int = 0, timeout: float = 0
+) -> list[Finding]:
     """The plain-language findings of a run, most dangerous first."""
     by_verdict: dict[str, list[CaseResult]] = {}
     for result in results:
@@ -235,8 +239,7 @@ def findings(results: Sequence[CaseResult], *, restarts: int = 0, timeout: float
         found.append(
             _group(
                 skipped,
-                f"{len(skipped)} case(s) not applicable through this adapter: "
-                f"{skipped[0].reason}.",
+                f"{len(skipped)} case(s) not applicable through this adapter: {skipped[0].reason}.",
                 "info",
             )
         )

@@ -73,7 +73,7 @@ class Diagnosis:
             elif name == "period":
                 parts.append(f"a {used} s period instead of {asked} s")
             else:
-                parts.append(TIME_MODE_TEXT[used])  # type: ignore[index]
+                parts.append(TIME_MODE_TEXT[used])
         return "codes computed with " + ", ".join(parts)
 
     def as_dict(self) -> dict[str, object]:
@@ -141,7 +141,11 @@ def judge(case: Case, received: Sequence[str]) -> Judgement:
     unreadable = [c for c in received if not (c.isascii() and c.isdigit())]
     if unreadable:
         return Judgement("failed", f"unreadable code {unreadable[0][:40]!r}: codes are digits")
-    wrong = tuple(i for i, (got, want) in enumerate(zip(received, case.expected_codes)) if got != want)
+    wrong = tuple(
+        i
+        for i, (got, want) in enumerate(zip(received, case.expected_codes, strict=False))
+        if got != want
+    )
     if not wrong:
         return Judgement("compatible", "")
     diagnosis = diagnose(case, received)

@@ -62,7 +62,9 @@ def test_the_declared_matrices_tell_the_profiles_apart() -> None:
 
 @pytest.mark.parametrize("name", sorted(PROFILES))
 def test_jsonl_adapter_measures_the_declared_matrix(name: str) -> None:
-    adapter = JsonLinesAdapter([sys.executable, "-m", "simulators.vendor_process", "--profile", name])
+    adapter = JsonLinesAdapter(
+        [sys.executable, "-m", "simulators.vendor_process", "--profile", name]
+    )
     cases = list(ALL_CASES)
     assert measured(adapter, cases) == declared_matrix(PROFILES[name], cases)
     assert adapter.restarts == 0
