@@ -552,7 +552,9 @@ def _matrix(log: RunLog, anchors: dict[int, str]) -> str:
                     first[v] = (n + 1, at)
                 labels = "<br>".join(
                     f"<a href='#{anchors[at]}'>{_e(MATRIX_LABELS[v])}</a> \u00d7{n}"
-                    for v, (n, at) in sorted(first.items(), key=lambda x: MATRIX_VERDICTS.index(x[0]))
+                    for v, (n, at) in sorted(
+                        first.items(), key=lambda x: MATRIX_VERDICTS.index(x[0])
+                    )
                 )
             tds.append(f"<td class='m-{worst}'><code>{_e(value)}</code><br>{labels}</td>")
         tds += ["<td></td>"] * (width - len(values))

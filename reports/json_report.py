@@ -69,7 +69,10 @@ def _run(run: RunRecord) -> dict[str, Any]:
 def _expected(check: Check) -> dict[str, Any] | None:
     if check.expected is None:
         return None
-    expected: dict[str, Any] = {"outcome": check.expected.outcome, "comment": check.expected.comment}
+    expected: dict[str, Any] = {
+        "outcome": check.expected.outcome,
+        "comment": check.expected.comment,
+    }
     if check.expected.verdict is not None:
         expected["verdict"] = check.expected.verdict
     return expected
@@ -237,23 +240,24 @@ def render_json(log: RunLog) -> str:
     """
     summary = summarize(log)
     names = case_names(log)
+    extra: dict[str, Any] = {
+        "report": {"format": REPORT_FORMAT, "log": log.path.name},
+        "run": _run(log.run),
+        "checks": [_check(c, n) for c, n in zip(log.checks, names, strict=True)],
+        "end": _end(log.end),
+        "summary": summary_dict(summary, log),
+    }
+    if log.findings:
+        # Only logs that have findings (check-authenticator) carry the key.
+        extra["findings"] = [
+            {"severity": f.severity, "text": f.text, "checks": list(f.checks), "count": f.count}
+            for f in log.findings
+        ]
     document = {
         "reportFormat": "CTRF",
         "specVersion": CTRF_SPEC_VERSION,
         "generatedBy": f"{log.run.tool} {log.run.tool_version}",
         "results": _ctrf_results(log, summary, names),
-        "extra": {
-            "report": {"format": REPORT_FORMAT, "log": log.path.name},
-            "run": _run(log.run),
-            "checks": [_check(c, n) for c, n in zip(log.checks, names, strict=True)],
-            "end": _end(log.end),
-            "summary": summary_dict(summary, log),
-        },
+        "extra": extra,
     }
-    if log.findings:
-        # Only logs that have findings (check-authenticator) carry the key.
-        document["extra"]["findings"] = [
-            {"severity": f.severity, "text": f.text, "checks": list(f.checks), "count": f.count}
-            for f in log.findings
-        ]
     return json.dumps(json_safe(document), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
