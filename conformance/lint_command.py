@@ -55,7 +55,10 @@ def verdict_json(verdict: DialectVerdict) -> dict[str, Any]:
 
 def _finding_line(column: str, finding: DialectFinding) -> str:
     label = finding.severity.upper() if finding.severity != "note" else "note"
-    return f"{column:3} {label:7} {finding.rule.id:10} {finding.rule.keyword:24} {finding.message}"
+    rule = finding.rule
+    return (
+        f"{column:3} {label:7} {finding.verdict:4} {rule.id:10} {rule.keyword:25}{finding.message}"
+    )
 
 
 def _print_table(verdicts: dict[Dialect, DialectVerdict]) -> None:
