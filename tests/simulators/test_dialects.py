@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from simulators.dialects import (
@@ -148,3 +150,8 @@ def test_a_reference_server_style_uri_breaks_only_documented_rules() -> None:
     }
     assert not any(v.errors for v in verdicts.values())
     assert [f.rule.id for f in verdicts["apple"].warnings] == ["AP-8"]
+
+
+def test_docs_list_every_rule_the_linters_check() -> None:
+    text = (Path(__file__).parents[2] / "docs" / "uri-dialects.md").read_text(encoding="utf-8")
+    assert [rule_id for rule_id in RULES if f"`{rule_id}`" not in text] == []
