@@ -235,12 +235,10 @@ def findings(
                 ran,
             )
         )
-    if skipped:
-        found.append(
-            _group(
-                skipped,
-                f"{len(skipped)} case(s) not applicable through this adapter: {skipped[0].reason}.",
-                "info",
-            )
-        )
+    by_reason: dict[str, list[CaseResult]] = {}
+    for result in skipped:
+        by_reason.setdefault(result.reason, []).append(result)
+    for reason, group in by_reason.items():
+        text = f"{len(group)} case(s) not applicable through this adapter: {reason}."
+        found.append(_group(group, text, "info"))
     return found
