@@ -13,7 +13,7 @@ import statistics
 import time
 from collections.abc import Callable
 
-from benchmarks import browser_enrollment, run_by_plan, scenarios
+from benchmarks import browser_enrollment, run_by_plan, scenarios, vendor
 from simulators.clock import ManualClock
 from simulators.device import AuthenticatorDevice
 
@@ -80,6 +80,8 @@ def main() -> None:
     run_by_plan.main()
     print()
     scenarios.main()
+    print()
+    vendor.main()
 
 
 if __name__ == "__main__":
