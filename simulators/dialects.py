@@ -350,6 +350,11 @@ def read_raw(uri: str) -> RawUri | None:
     )
 
 
+UNDECODABLE: Final = (
+    "The secret is not Base32 (RFC 4648): its length or padding cannot encode whole bytes."
+)
+
+
 def _key_bits(secret: str) -> int | None:
     try:
         return len(decode_base32(secret.upper().rstrip("="))) * 8
@@ -422,6 +427,8 @@ def _andesco(raw: RawUri, emit: Emit) -> None:
         secret = secrets[0]
         if not secret or not _BASE32_LOOSE.match(secret):
             emit("A-3.1-4", "REJ", "The secret is empty or has characters outside Base32 A-Z2-7.")
+        elif _key_bits(secret) is None:
+            emit("A-3.4.1-1", "REJ", UNDECODABLE)
         else:
             if "=" in secret:
                 emit("A-3.4.1-1", "NC", "The secret carries '=' padding; it MUST be unpadded.")
@@ -438,7 +445,14 @@ def _andesco(raw: RawUri, emit: Emit) -> None:
     digits = raw.one("digits")
     if digits is not None and digits not in ("6", "8"):
         emit("A-3.4.4-2", "rej", f"digits={digits!r}: only 6 and 8 are defined.")
-    _numbers(raw, emit, period_rule="A-3.4.5-1", counter_rule="A-3.4.6-1", grammar="A-3.1-5")
+    _numbers(
+        raw,
+        emit,
+        period_rule="A-3.4.5-1",
+        counter_rule="A-3.4.6-1",
+        grammar="A-3.1-5",
+        empty_ok=False,
+    )
     period = raw.one("period")
     if raw.type.lower() == "totp" and period is not None and period.isdigit() and int(period) == 0:
         emit("A-3.4.5-1", "NC", "period=0 matches the grammar, but a zero period is undefined.")
@@ -460,11 +474,14 @@ def _andesco(raw: RawUri, emit: Emit) -> None:
         emit("A-3.4.7-2", "OK", f"The parameter {name!r} is not defined; consumers ignore it.")
 
 
-def _numbers(raw: RawUri, emit: Emit, *, period_rule: str, counter_rule: str, grammar: str) -> None:
-    """The period and counter rules A and L share (1*DIGIT, HOTP needs a counter)."""
+def _numbers(
+    raw: RawUri, emit: Emit, *, period_rule: str, counter_rule: str, grammar: str, empty_ok: bool
+) -> None:
+    """The period and counter rules A and L share: digits only (A's 1*DIGIT refuses an
+    empty value, L's *DIGIT does not), and an HOTP URI needs a counter."""
     hotp = raw.type.lower() == "hotp"
     period, counter = raw.one("period"), raw.one("counter")
-    if period is not None and not period.isdigit() and not (period == "" and grammar == "L-3-2"):
+    if period is not None and not period.isdigit() and not (period == "" and empty_ok):
         emit(grammar, "REJ", f"period={period!r} is not a whole number (DIGIT only, no sign).")
     elif period is not None and hotp:
         emit(period_rule, "OK", "period has no meaning for hotp; consumers ignore it.")
@@ -513,6 +530,8 @@ def _linuxgemini(raw: RawUri, emit: Emit) -> None:
         secret = secrets[0]
         if not _BASE32_LOOSE.match(secret):
             emit("L-3.3.1-1", "REJ", "The secret has characters outside Base32.")
+        elif _key_bits(secret) is None:
+            emit("L-3.3.1-1", "REJ", UNDECODABLE)
         else:
             if "=" in secret:
                 emit("L-3.3.1-2", "OK*", "The secret carries '=' padding, which SHOULD be omitted.")
@@ -530,7 +549,9 @@ def _linuxgemini(raw: RawUri, emit: Emit) -> None:
     digits = raw.one("digits")
     if digits is not None and digits not in ("6", "7", "8"):
         emit("L-3.3.3-1", "REJ", f"digits={digits!r}: it MUST be between 6 and 8.")
-    _numbers(raw, emit, period_rule="L-3.3.5-1", counter_rule="L-3.3.4-1", grammar="L-3-2")
+    _numbers(
+        raw, emit, period_rule="L-3.3.5-1", counter_rule="L-3.3.4-1", grammar="L-3-2", empty_ok=True
+    )
     period = raw.one("period")
     if (
         raw.type.lower() == "totp"
@@ -585,6 +606,8 @@ def _yubico(raw: RawUri, emit: Emit) -> None:
         emit("Y-6", "REJ", "The secret is missing or empty.")
     elif not _BASE32_LOOSE.match(secrets[0]):
         emit("YSDK-4", "REJ", "The secret has characters outside [A-Za-z2-7=].")
+    elif _key_bits(secrets[0]) is None:
+        emit("Y-6", "REJ", UNDECODABLE)
     else:
         if "=" in secrets[0]:
             emit("Y-6", "OK*", "The secret carries '=' padding, which should be omitted.")
@@ -662,6 +685,8 @@ def _apple(raw: RawUri, emit: Emit) -> None:
         secret = secrets[0]
         if not re.fullmatch(r"[A-Za-z2-7= ]*", secret):
             emit("AP-5", "REJ", "The secret has characters outside Base32.")
+        elif _key_bits(secret.replace(" ", "")) is None:
+            emit("AP-5", "REJ", UNDECODABLE)
         elif " " in secret or "=" in secret or secret != secret.upper():
             emit("AP-5", "N/S", "Spaces, '=' padding or lower case in the secret: not addressed.")
         else:
@@ -720,6 +745,8 @@ def _google(raw: RawUri, emit: Emit) -> None:
         emit("G-3", "REJ", "The secret is missing or empty.")
     elif not _BASE32_LOOSE.match(secrets[0]):
         emit("G-3", "REJ", "The secret has characters outside Base32.")
+    elif _key_bits(secrets[0]) is None:
+        emit("G-3", "REJ", UNDECODABLE)
     else:
         if "=" in secrets[0]:
             emit("G-3", "OK*", "The secret carries '=' padding, which should be omitted.")

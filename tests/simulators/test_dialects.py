@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from simulators.dialects import (
     COLUMNS,
@@ -155,3 +157,42 @@ def test_a_reference_server_style_uri_breaks_only_documented_rules() -> None:
 def test_docs_list_every_rule_the_linters_check() -> None:
     text = (Path(__file__).parents[2] / "docs" / "uri-dialects.md").read_text(encoding="utf-8")
     assert [rule_id for rule_id in RULES if f"`{rule_id}`" not in text] == []
+
+
+@pytest.mark.parametrize("secret", ["A", "GEZDGNBVG", "AB%3DCD"])
+def test_a_secret_that_cannot_encode_whole_bytes_is_rejected_everywhere(secret: str) -> None:
+    uri = f"otpauth://totp/Example:alice?secret={secret}&issuer=example.com"
+    assert {v.verdict for v in lint_all(uri).values()} == {"REJ"}
+
+
+_LABEL_CHARS = st.sampled_from(["a", "Z", ":", "%3A", "%20", " ", "@", "+", "&", "%", "莎", "%E8"])
+_PARAM = st.tuples(
+    st.sampled_from(["secret", "issuer", "algorithm", "digits", "period", "counter", "image", ""]),
+    st.one_of(st.none(), st.text(max_size=12), st.sampled_from([SK, "SHA256", "6", "0", "-1"])),
+)
+_URIS = st.builds(
+    lambda scheme, otp_type, label, params, fragment: (
+        f"{scheme}://{otp_type}/{''.join(label)}?"
+        + "&".join(n if v is None else f"{n}={v}" for n, v in params)
+        + fragment
+    ),
+    st.sampled_from(["otpauth", "OTPAUTH", "apple-otpauth", "https"]),
+    st.sampled_from(["totp", "hotp", "TOTP", "steam", ""]),
+    st.lists(_LABEL_CHARS, max_size=8),
+    st.lists(_PARAM, max_size=6),
+    st.sampled_from(["", "#x"]),
+)
+
+
+@given(st.one_of(st.text(), _URIS), st.booleans())
+def test_any_text_gets_a_consistent_verdict_from_every_dialect(text: str, strict: bool) -> None:
+    ranks = ["OK", "OK*", "N/S", "NC", "rej", "REJ"]
+    for verdict in lint_all(text, strict).values():
+        found = [f.verdict for f in verdict.findings]
+        if "n/a" in found:
+            assert verdict.verdict == "n/a"
+        else:
+            assert verdict.verdict == max(found, key=ranks.index, default="OK")
+        for finding in verdict.findings:
+            assert finding.rule.dialect == verdict.dialect
+            assert finding.severity == severity_of(finding.verdict, strict=strict)
