@@ -43,6 +43,8 @@ MATRIX_LABELS: Final = {
     "refused": "\u2298 refused",
     "failed": "\u2717 failed",
 }
+#: An unexpected-results list longer than this is folded (findings and matrix come next).
+MAX_OPEN_UNEXPECTED: Final = 20
 #: A matrix cell with more checks than this shows a count per verdict instead of one link each.
 MAX_CELL_LINKS: Final = 3
 FINDING_LABELS: Final = {"error": "\u2717 problem", "warning": "! limit", "info": "\u2139 note"}
@@ -442,7 +444,12 @@ def _verdict(summary: Summary, anchors: dict[int, str], log: RunLog) -> str:
                     f'<li><a href="#{anchors[i]}"><code>{_e(check.id)}</code></a> '
                     f"{badge(check.outcome)} {_e(why)}</li>"
                 )
-        html += f"<h2 id='unexpected'>Unexpected results</h2><ul>{''.join(items)}</ul>"
+        listed = f"<ul>{''.join(items)}</ul>"
+        if len(items) > MAX_OPEN_UNEXPECTED:
+            # A long list would push the findings and the matrix off the first screens.
+            summary_line = f"<summary>All {len(items)} unexpected results</summary>"
+            listed = f"<details>{summary_line}{listed}</details>"
+        html += f"<h2 id='unexpected'>Unexpected results</h2>{listed}"
     return html
 
 
