@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from conformance.cli import cli
+from conformance.cli import cli, main
 from simulators.uri_matrix import ROWS, CellRef, ExpectedCode, MatrixRow, iter_cells
 
 CELLS = iter_cells()
@@ -120,3 +120,46 @@ def test_expected_code_through_twofa_code(row: MatrixRow, expected: ExpectedCode
             f"rfc-reference profile refuses the URI: {result.stderr.strip()}"
         )
     assert (result.exit_code, result.stdout.strip()) == (0, expected.code), result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["lint-uri", "--dialect", "microsoft", "otpauth://totp/a?secret=A"], "--dialect"),
+        (["lint-uri", "--strict", "otpauth://totp/a?secret=A"], "--strict applies to --dialect"),
+        (["lint-uri", "--dialect", "all"], "Missing argument"),
+    ],
+)
+def test_argument_errors_are_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], args: list[str], fragment: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(args)
+    out, err = capsys.readouterr()
+    assert (exited.value.code, out) == (2, "")
+    assert err.startswith("twofa: error: ")
+    assert err.count("\n") == 1
+    assert fragment in err
+
+
+def test_without_dialect_the_generic_lint_is_unchanged(capsys: pytest.CaptureFixture[str]) -> None:
+    uri = next(row for row in ROWS if row.id == "M13").uri  # an 80-bit secret
+    with pytest.raises(SystemExit) as exited:
+        main(["lint-uri", uri])
+    out, _ = capsys.readouterr()
+    assert exited.value.code == 1
+    assert "ERROR   SEC-01  The secret is 80 bits" in out.splitlines()[-1]
+
+
+def test_one_dialect_prints_its_verdict_and_rule_lines() -> None:
+    uri = next(row for row in ROWS if row.id == "M22").uri  # period=45
+    result = CliRunner().invoke(cli, ["lint-uri", "--dialect", "yubico", uri])
+    lines = result.stdout.splitlines()
+    assert result.exit_code == 1
+    assert lines[0] == "Y yubico: REJ"
+    assert any(line.split()[:4] == ["Y", "ERROR", "REJ", "Y-11"] for line in lines)
+    table = CliRunner().invoke(cli, ["lint-uri", "--dialect", "all", uri]).stdout.splitlines()
+    assert table[:2] == [
+        "dialect   A     L     Y     AP    G",
+        "verdict   OK    OK    REJ   OK    OK",
+    ]
