@@ -580,7 +580,11 @@ def _matrix(log: RunLog, anchors: dict[int, str]) -> str:
             f"{': ' + _e(c.reason) if c.reason else ''}</li>"
             for m, i, c in failing
         )
-        html += f"<h3>Failing cases</h3><ul>{items}</ul>"
+        listed = f"<ul>{items}</ul>"
+        if len(failing) > MAX_OPEN_UNEXPECTED:
+            summary_line = f"<summary>All {len(failing)} failing cells</summary>"
+            listed = f"<details>{summary_line}{listed}</details>"
+        html += f"<h3>Failing cases</h3>{listed}"
     else:
         html += "<p>Every value tried was compatible.</p>"
     return html
