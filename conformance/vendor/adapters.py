@@ -391,7 +391,8 @@ def _codes_of(raw: object, count: int, answer: object) -> list[str]:
 #: Placeholders of a command template and what each one becomes.
 PLACEHOLDERS: Final[dict[str, str]] = {
     "uri": "the otpauth URI of a scanned case (empty for a typed-key case)",
-    "key": "the key as typed in a typed-key case, e.g. 'gezd gnbv ...' (empty for a scanned case)",
+    "key": "the key as typed in a typed-key case, e.g. 'gezd gnbv ...'; for a scanned case "
+    "empty when the template has {uri}, else the plain secret",
     "secret": "the secret, base32 upper case without padding",
     "secret_hex": "the secret in hexadecimal",
     "algorithm": "SHA1, SHA256 or SHA512",
@@ -486,7 +487,7 @@ class CommandTemplateAdapter:
         )
         values = {
             "uri": case.uri if route == "uri" else "",
-            "key": case.typed_key if route == "key" else case.secret_base32,
+            "key": {"uri": "", "key": case.typed_key}.get(route, case.secret_base32),
             "secret": case.secret_base32,
             "secret_hex": case.secret.hex(),
             "algorithm": case.algorithm,
