@@ -104,11 +104,13 @@ def _silently_wrong(results: Sequence[CaseResult]) -> list[Finding]:
                 f"with a {asked} s period will refuse most of these codes."
             )
         else:
-            when = "2106" if used == "time32" else "when the time step no longer fits in 32 bits"
+            what, when = {
+                "signed32": ("the Unix time is kept in a signed 32-bit integer", "January 2038"),
+                "time32": ("the Unix time is kept in 32 bits", "February 2106"),
+            }.get(used, ("the time step is kept in 32 bits", "when it no longer fits"))
             text = (
-                f"Codes wrong at {', '.join(str(t) for t in _wrong_times(group))}: "
-                f"{'the Unix time' if used == 'time32' else 'the time step'} is kept in 32 bits; "
-                f"these users will be locked out from {when}."
+                f"Codes wrong at {_times_text(_wrong_times(group))}: {what}; these users will be "
+                f"locked out from {when}."
             )
         found.append(_group(group, text, "error"))
     if unexplained:

@@ -21,9 +21,10 @@ Verdict = Literal["compatible", "silently_wrong", "refused", "failed", "not_appl
 VERDICTS: Final = ("compatible", "silently_wrong", "refused", "failed")
 
 #: How a time can be mangled by an implementation, for the diagnosis.
-TimeMode = Literal["exact", "time32", "counter32"]
+TimeMode = Literal["exact", "signed32", "time32", "counter32"]
 TIME_MODE_TEXT: Final = {
     "exact": "",
+    "signed32": "the Unix time kept in a signed 32-bit integer (wraps in January 2038)",
     "time32": "the Unix time kept in 32 bits",
     "counter32": "the time step kept in 32 bits",
 }
@@ -94,7 +95,13 @@ def _codes(
         return None
     found = []
     for t in case.times:
-        if mode == "time32":
+        if mode == "signed32":
+            # C's or Java's int: wraps negative at 2^31, the division truncates toward zero,
+            # and the negative step goes into the 8-byte counter in two's complement.
+            wrapped = (t + 2**31) % 2**32 - 2**31
+            step = abs(wrapped) // period * (1 if wrapped >= 0 else -1)
+            found.append(generator.code_for_counter(step % 2**64))
+        elif mode == "time32":
             found.append(generator.code_at(t & 0xFFFFFFFF))
         elif mode == "counter32":
             found.append(generator.code_for_counter((t // period) & 0xFFFFFFFF))
@@ -115,7 +122,7 @@ def diagnose(case: Case, received: Sequence[str]) -> Diagnosis:
     (digits,) = lengths
     algorithms = sorted(ALGORITHMS, key=lambda a: a != case.algorithm)
     periods = sorted({*PERIODS, case.period}, key=lambda p: p != case.period)
-    modes: tuple[TimeMode, ...] = ("exact", "time32", "counter32")
+    modes: tuple[TimeMode, ...] = ("exact", "signed32", "time32", "counter32")
     wanted = tuple(received)
     candidates = sorted(
         itertools.product(algorithms, periods, modes),

@@ -144,3 +144,27 @@ def test_findings_speak_plainly_about_a_silent_fallback() -> None:
     compatible = dataclasses.replace(result, verdict="compatible", reason="", diagnosis=None)
     (ok,) = findings([compatible])
     assert ok.severity == "info"
+
+
+def test_a_signed_32_bit_time_is_diagnosed_as_the_year_2038_problem() -> None:
+    case = by_id("alg-SHA1.digits-6.period-30.bits-160.uri-plain.prov-uri.t-2147483648")
+    generator = CodeGenerator(case.secret)
+    # What a C int does at 2^31: -2^31, a step of -71582788, two's complement in 8 bytes.
+    received = [generator.code_for_counter(2**64 - 71582788)]
+    judgement = judge(case, received)
+    assert judgement.diagnosis is not None
+    assert judgement.diagnosis.time_mode == "signed32"
+    result = CaseResult(
+        case,
+        judgement.verdict,
+        judgement.reason,
+        0.0,
+        1.0,
+        received=received,
+        diagnosis=judgement.diagnosis,
+    )
+    (finding,) = findings([result])
+    assert finding.text == (
+        "Codes wrong at 2147483648: the Unix time is kept in a signed 32-bit integer; these "
+        "users will be locked out from January 2038."
+    )
