@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import shlex
+import signal
+import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -372,3 +375,40 @@ def test_list_prints_the_cases_and_runs_nothing(
     assert status == 0
     assert len(out.splitlines()) == 3
     assert not tmp_path.joinpath("latest").exists()
+
+
+def test_an_interrupted_run_still_writes_its_reports(tmp_path: Path) -> None:
+    twofa = str(Path(sys.executable).with_name("twofa"))
+    proc = subprocess.Popen(
+        [
+            twofa,
+            "check-authenticator",
+            "--jsonl",
+            vendor("hang-on-2038"),
+            "--cases",
+            "time",
+            "--timeout",
+            "60",
+            "--out",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    seen = []
+    for line in proc.stderr:  # the 9th case (2^31) hangs
+        seen.append(line)
+        if line.startswith("[ 8/11]"):
+            break
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, "".join(seen) + err
+    assert "interrupted" in err
+    assert "Traceback" not in err
+    folder = latest(tmp_path)
+    assert (folder / "index.html").exists()
+    assert len(checks(folder)) == 8
+    assert "INTERRUPTED" in out
