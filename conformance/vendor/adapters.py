@@ -28,6 +28,7 @@ from typing import IO, Any, Final, Literal, Protocol
 from conformance.vendor.cases import ACCOUNT, ISSUER, Case
 from simulators.device import Account, AuthenticatorDevice, ProvisioningRefused
 from simulators.profiles import get_profile
+from simulators.vendor_process import error_code
 
 FailureKind = Literal["crash", "timeout", "garbage"]
 
@@ -119,7 +120,7 @@ class ProfileAdapter:
                 period=case.period,
             )
         except ProvisioningRefused as exc:
-            return Refused("refused", str(exc))
+            return Refused(error_code(str(exc)), str(exc))
 
     def codes(self, handle: object, times: Sequence[int], deadline: float) -> list[str] | Refused:
         assert isinstance(handle, Account)
