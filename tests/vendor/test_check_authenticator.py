@@ -412,3 +412,18 @@ def test_an_interrupted_run_still_writes_its_reports(tmp_path: Path) -> None:
     assert (folder / "index.html").exists()
     assert len(checks(folder)) == 8
     assert "INTERRUPTED" in out
+
+
+def test_a_32_bit_time_is_named_as_the_year_2038_problem(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    status, out, _ = run(
+        capsys, "--jsonl", vendor("int32-time"), "--cases", "time", "--out", str(tmp_path)
+    )
+    assert status == 1
+    found = verdicts(latest(tmp_path))
+    late = {i for i in found if int(i.rsplit("t-", 1)[1]) >= 2**31}
+    assert {found[i] for i in late} == {"silently_wrong"}
+    assert {v for i, v in found.items() if i not in late} == {"compatible"}
+    assert "the Unix time is kept in a signed 32-bit integer" in out
+    assert "locked out from January 2038" in out
