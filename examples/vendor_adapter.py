@@ -72,9 +72,13 @@ def account(key: bytes, algorithm: str, digits: Any, period: Any) -> dict[str, A
 def read_uri(uri: str) -> dict[str, Any]:
     """Import a scanned otpauth:// URI."""
     parts = urlsplit(uri)
-    if parts.scheme != "otpauth" or parts.netloc != "totp":
+    if parts.scheme.lower() != "otpauth" or parts.netloc.lower() != "totp":
         raise Refusal("invalid_uri", "not an otpauth://totp/ URI")
-    params = dict(parse_qsl(parts.query))
+    pairs = parse_qsl(parts.query)
+    names = [name for name, _ in pairs]
+    if any(names.count(n) > 1 for n in ("secret", "issuer", "algorithm", "digits", "period")):
+        raise Refusal("invalid_uri", "a parameter is written twice")  # which one was meant?
+    params = dict(pairs)
     secret = params.get("secret")
     if not secret:
         raise Refusal("invalid_uri", "the URI has no secret")
