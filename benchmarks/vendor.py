@@ -33,7 +33,8 @@ def one_round() -> tuple[float, float]:
     started = time.perf_counter()
     run = run_cases(adapter, cases, timeout=5)
     end = time.perf_counter()
-    assert all(r.verdict == "compatible" for r in run.results), "the reference is not compatible"
+    # Compatible, or a refusal a URI dialect allows (the uri-dialects family).
+    assert all(r.outcome == "passed" for r in run.results), "the reference is not compatible"
     return end - start, end - started
 
 
