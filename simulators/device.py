@@ -14,7 +14,7 @@ from typing import Final
 
 from simulators.clock import Clock, SystemClock
 from simulators.hotp import HASHES, MAX_DIGITS, CodeGenerator, OtpError, decode_base32
-from simulators.otpauth import OtpauthError, parse_uri
+from simulators.otpauth import KNOWN_PARAMETERS, OtpauthError, parse_uri
 from simulators.profiles import AppProfile, ParameterSupport, get_profile
 
 _WHITESPACE: Final = frozenset(" \t\r\n")
@@ -74,6 +74,12 @@ class Account:
         """The TOTP code this account shows when the device's clock reads ``unix_time``."""
         return self._generator.code_at(unix_time)
 
+    def code_shown_at(self, unix_time: float) -> str:
+        """What the app shows at ``unix_time``: a TOTP code, or an HOTP account's current code."""
+        if self.otp_type == "hotp":
+            return self._generator.code_for_counter(self.counter)
+        return self._generator.code_at(unix_time)
+
     def code_for_counter(self, counter: int) -> str:
         return self._generator.code_for_counter(counter)
 
@@ -126,6 +132,13 @@ class AuthenticatorDevice:
         secret = parsed.secret
         if not secret:
             raise ProvisioningRefused("the URI has no secret")
+        names = parsed.parameter_names
+        repeated = sorted({n for n in names if n in KNOWN_PARAMETERS and names.count(n) > 1})
+        if repeated and profile.duplicate_parameters == "refuse":
+            raise ProvisioningRefused(
+                f"{profile.title} refuses a URI with a duplicate parameter {repeated[0]!r} "
+                f"[{profile.duplicate_parameters_source or 'draft-andesco-otpauth-uri-00 A-3.4-5'}]"
+            )
         if "=" in secret and profile.uri_padding == "refuse":
             raise ProvisioningRefused(
                 f"{profile.title} refuses a secret with '=' padding [{profile.uri_padding_source}]"
@@ -136,7 +149,7 @@ class AuthenticatorDevice:
                     f"{profile.title} refuses the issuer {issuer!r} because it contains ':' "
                     f"[{profile.issuer_colon_source}]"
                 )
-        key = self._decode(secret.rstrip("=").upper())
+        key = self._decode(self._scanned_secret(secret))
         counter = 0
         if parsed.type == "hotp":
             raw_counter = parsed.parameter("counter")
@@ -153,6 +166,21 @@ class AuthenticatorDevice:
             period=parsed.parameter("period") or "30",
             counter=counter,
         )
+
+    def _scanned_secret(self, secret: str) -> str:
+        """A scanned secret as the app reads it: its key rules for spaces and case apply."""
+        rules = self.profile.key_entry
+        if any(c in _WHITESPACE for c in secret):
+            if rules.spaces == "refuse":
+                raise ProvisioningRefused(
+                    f"{self.profile.title}: key is invalid (it contains spaces) [{rules.source}]"
+                )
+            secret = "".join(c for c in secret if c not in _WHITESPACE)
+        if secret != secret.upper() and rules.lower_case == "refuse":
+            raise ProvisioningRefused(
+                f"{self.profile.title}: key is invalid (lower case) [{rules.source}]"
+            )
+        return secret.rstrip("=").upper()
 
     def provision_from_key(
         self,

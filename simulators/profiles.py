@@ -16,8 +16,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
+from simulators.uri_matrix import BY_ID
+
 #: What an app does with a parameter value it does not honour.
 Fallback = Literal["default", "refuse"]
+#: What an app does with one row of the URI matrix: refuses it, imports it honouring
+#: every parameter, or imports it with defaults in place of what the URI says.
+DialectBehaviour = Literal["refuse", "honour", "default"]
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,35 @@ RFC_PERIOD: Final = ParameterSupport(30)
 
 
 @dataclass(frozen=True)
+class DialectStance:
+    """What a public source says an app does with one row of the reference URI matrix.
+
+    Rows are those of ``simulators.uri_matrix`` (otpauth-dialects.md §4). A row
+    without a stance is unknown: what the app does with it follows from the
+    profile's general rules (parameter support, padding, ':' in the issuer, key
+    rules, duplicate parameters), and that derivation is the declared behaviour.
+    A stance must agree with those rules (the vendor tests check it), so the
+    simulated device needs no per-row logic.
+    """
+
+    row: str
+    behaviour: DialectBehaviour
+    source: Source
+    #: Set when the reference marks the source, or part of it, UNVERIFIED.
+    unverified: str = ""
+
+    def describe(self) -> str:
+        what = {
+            "refuse": "refuses it",
+            "honour": "imports it honouring every parameter",
+            "default": "imports it but computes codes with defaults (wrong codes)",
+        }[self.behaviour]
+        caveat = f"; UNVERIFIED: {self.unverified}" if self.unverified else ""
+        row = BY_ID[self.row]
+        return f"URI matrix {self.row} ({row.tests}): {what} [{self.source}{caveat}]"
+
+
+@dataclass(frozen=True)
 class KeyEntryRules:
     """How an app turns a key the user typed into base32."""
 
@@ -100,8 +134,23 @@ class AppProfile:
     secret_size_source: Source | None = None
     cloud_backup: bool = False
     cloud_backup_source: Source | None = None
+    #: A known parameter written twice (two secrets, two issuers). No app report is
+    #: known; every profile follows draft-andesco A-3.4-5 (a consumer MUST reject).
+    duplicate_parameters: Literal["first", "refuse"] = "refuse"
+    duplicate_parameters_source: Source | None = None
+    #: What public sources say the app does with rows of the URI matrix (others: unknown).
+    dialect_stances: tuple[DialectStance, ...] = ()
     #: Where the profile as a whole comes from.
     sources: tuple[Source, ...] = ()
+
+    def dialect_stance(self, row: str) -> DialectStance | None:
+        """The sourced stance on a URI-matrix row, or None when nothing is known."""
+        return next((s for s in self.dialect_stances if s.row == row), None)
+
+    @property
+    def dialect_notes(self) -> list[str]:
+        """Every sourced stance on a URI-matrix row, in plain words."""
+        return [stance.describe() for stance in self.dialect_stances]
 
     @property
     def quirks(self) -> list[str]:
@@ -113,10 +162,7 @@ class AppProfile:
             ("period", self.period, RFC_PERIOD),
         ):
             text = support.describe(name)
-            if text and (support.honoured, support.fallback) != (
-                reference.honoured,
-                reference.fallback,
-            ):
+            if text and not _covers(support, reference):
                 found.append(text + (f" [{support.source}]" if support.source else ""))
         rules = self.key_entry
         typed = [
@@ -147,7 +193,22 @@ class AppProfile:
             )
         if self.cloud_backup:
             found.append(f"backs accounts up to its cloud [{self.cloud_backup_source}]")
+        if self.duplicate_parameters == "first":
+            found.append(
+                f"reads the first of a parameter written twice [{self.duplicate_parameters_source}]"
+            )
+        # A refusal or a silent default of a matrix row is a deviation; honouring is not.
+        found.extend(s.describe() for s in self.dialect_stances if s.behaviour != "honour")
         return found
+
+
+def _covers(support: ParameterSupport, reference: ParameterSupport) -> bool:
+    """True when ``support`` honours at least what the reference does, failing the same way."""
+    if support.fallback != reference.fallback:
+        return False
+    if support.honoured is None:
+        return True
+    return reference.honoured is not None and reference.honoured <= support.honoured
 
 
 def _sha1_only(fallback: Fallback, source: Source) -> ParameterSupport:
@@ -155,6 +216,29 @@ def _sha1_only(fallback: Fallback, source: Source) -> ParameterSupport:
 
 
 _AS = "shared/reference/apps-and-servers.md B.2"
+#: Eden's crowdsourced results for his "E0" URI (1 digit, 120 s), the source of the M18 stances.
+_EDEN_E0 = Source(
+    "Eden, 'The least secure TOTP code possible', shkspr.mobi, crowdsourced results for E0 "
+    "(otpauth-dialects.md §3)",
+    2025,
+)
+_E0_UNVERIFIED = (
+    "the exact E0 URI (digits 1, period 120, a lower-case secret) is UNVERIFIED in "
+    "otpauth-dialects.md §3; M18 is the matrix's E0-style row"
+)
+_SUPPORT_JSON = Source("authelia docs/data/support.json")
+
+
+def _stances(
+    behaviour: DialectBehaviour, source: Source, *rows: str, unverified: str = ""
+) -> tuple[DialectStance, ...]:
+    return tuple(DialectStance(row, behaviour, source, unverified) for row in rows)
+
+
+#: Digits 1 as well as the RFC's 6 to 8: apps Eden reports showing E0's 1-digit code.
+_DIGITS_WITH_ONE: Final = ParameterSupport(
+    6, frozenset({1, 6, 7, 8}), "refuse", Source(f"{_EDEN_E0}; 6-8 as the RFC reference")
+)
 
 PROFILES: Final[dict[str, AppProfile]] = {
     profile.name: profile
@@ -186,6 +270,21 @@ PROFILES: Final[dict[str, AppProfile]] = {
             key_entry=KeyEntryRules(
                 "strip", "fold", "strip", "strip", Source("util/Base32String.java", 2020)
             ),
+            dialect_stances=_stances(
+                "default",
+                Source(
+                    "AuthenticatorActivity.java L249-254 reads only issuer, secret, counter; "
+                    "PIN_LENGTH = 6; DEFAULT_INTERVAL = 30",
+                    2020,
+                ),
+                *("M14", "M14b", "M15", "M15b", "M16", "M17", "M18", "M19"),
+                *("M21", "M22", "M23", "M24", "M25", "M36"),
+            )
+            + _stances(
+                "honour",
+                Source("util/Base32String.java: strips spaces and '=', upper-cases", 2020),
+                *("M09", "M09b", "M10", "M11"),
+            ),
             sources=(Source(f"{_AS}: Google Authenticator Android, open-source <=2020"),),
         ),
         AppProfile(
@@ -206,6 +305,26 @@ PROFILES: Final[dict[str, AppProfile]] = {
                 "default",
                 Source("andry08/ArubaOTP-seed-extractor#21 (period 'completely ignored')", 2023),
             ),
+            dialect_stances=(
+                DialectStance(
+                    "M14",
+                    "refuse",
+                    Source("andry08/ArubaOTP-seed-extractor#21; a 2024 build works", 2023),
+                ),
+                DialectStance(
+                    "M14b",
+                    "honour",
+                    Source("keycloak#27349; a 2022 report (privacyidea#3311) says wrong", 2024),
+                ),
+                DialectStance("M16", "honour", Source("ArubaOTP-seed-extractor#21", 2023)),
+                DialectStance(
+                    "M18",
+                    "refuse",
+                    Source(f"{_EDEN_E0}: 'Google Authenticator' rejects it, build not stated"),
+                    _E0_UNVERIFIED,
+                ),
+                DialectStance("M21", "default", Source("ArubaOTP-seed-extractor#21", 2023)),
+            ),
             sources=(Source(f"{_AS}: Google Authenticator Android, closed-source builds"),),
         ),
         AppProfile(
@@ -222,6 +341,14 @@ PROFILES: Final[dict[str, AppProfile]] = {
             period=ParameterSupport(
                 30, frozenset({30}), "default", Source("RobThree/TwoFactorAuth.Net#18", 2021)
             ),
+            dialect_stances=(
+                *_stances("default", Source("kspearrin/Otp.NET#62", 2024), "M14", "M14b"),
+                DialectStance(
+                    "M16", "default", Source("Keycloak MicrosoftAuthenticatorOTPProvider.java")
+                ),
+                DialectStance("M18", "default", _EDEN_E0, _E0_UNVERIFIED),
+                DialectStance("M21", "default", Source("RobThree/TwoFactorAuth.Net#18", 2021)),
+            ),
             sources=(Source(f"{_AS}: Microsoft Authenticator"),),
         ),
         AppProfile(
@@ -237,6 +364,13 @@ PROFILES: Final[dict[str, AppProfile]] = {
             period=ParameterSupport(
                 30, frozenset({30}), "default", Source("privacyidea/privacyidea#1156", 2018)
             ),
+            dialect_stances=(
+                DialectStance(
+                    "M14", "default", Source("ArubaOTP-seed-extractor README ('wrong code')")
+                ),
+                DialectStance("M18", "refuse", _EDEN_E0, _E0_UNVERIFIED),
+                DialectStance("M21", "default", Source("privacyidea/privacyidea#1156", 2018)),
+            ),
             sources=(Source(f"{_AS}: Authy"),),
         ),
         AppProfile(
@@ -250,6 +384,11 @@ PROFILES: Final[dict[str, AppProfile]] = {
             cloud_backup=True,
             cloud_backup_source=Source(
                 "shared/seed/two-factor-remote-support.txt (LastPass cloud backup)"
+            ),
+            dialect_stances=(
+                DialectStance("M14", "honour", Source("RobThree/TwoFactorAuth#54", 2020)),
+                *_stances("honour", Source("sec51/twofactor#11 (iOS)", 2018), "M14b", "M16"),
+                DialectStance("M21", "honour", Source("RobThree/TwoFactorAuth#54 (40 s)", 2020)),
             ),
             sources=(
                 Source("RobThree/TwoFactorAuth#54", 2020),
@@ -268,6 +407,15 @@ PROFILES: Final[dict[str, AppProfile]] = {
             issuer_colon_source=Source("FusionAuth/fusionauth-issues#3011", 2025),
             warns_secrets_under_bits=128,
             secret_size_source=Source("FusionAuth/fusionauth-issues#3012", 2025),
+            dialect_stances=(
+                DialectStance(
+                    "M13", "honour", Source("FusionAuth/fusionauth-issues#3012 (warns)", 2025)
+                ),
+                *_stances(
+                    "honour", Source("Keycloak FreeOTPProvider.supports()"), "M14", "M14b", "M16"
+                ),
+                DialectStance("M21", "honour", Source("springframeworkguru/ssc-brewery#6", 2020)),
+            ),
             sources=(Source("Keycloak FreeOTPProvider.supports()"),),
         ),
         AppProfile(
@@ -279,6 +427,11 @@ PROFILES: Final[dict[str, AppProfile]] = {
             period=RFC_PERIOD,
             uri_padding="refuse",
             uri_padding_source=Source("Yubico/yubioath-flutter#1759", 2025),
+            dialect_stances=(
+                *_stances("refuse", Source("Yubico/yubioath-flutter#1759", 2025), "M09", "M09b"),
+                *_stances("refuse", _SUPPORT_JSON, "M14", "M14b"),
+                DialectStance("M16", "honour", _SUPPORT_JSON),
+            ),
             sources=(Source(f"{_AS}: Yubico Authenticator"),),
         ),
         AppProfile(
@@ -286,26 +439,42 @@ PROFILES: Final[dict[str, AppProfile]] = {
             title="Bitwarden Authenticator (Android)",
             summary="Honours every parameter; a typed key with spaces is 'Key is invalid'.",
             algorithm=RFC_ALGORITHM,
-            digits=RFC_DIGITS,
+            digits=_DIGITS_WITH_ONE,
             period=RFC_PERIOD,
             key_entry=KeyEntryRules(
                 spaces="refuse", source=Source("bitwarden/authenticator-android#141", 2024)
+            ),
+            dialect_stances=(
+                *_stances("honour", _SUPPORT_JSON, "M14", "M14b", "M16"),
+                DialectStance(
+                    "M18",
+                    "honour",
+                    Source(f"{_EDEN_E0}: 'Bitwarden', which Bitwarden app not stated"),
+                    _E0_UNVERIFIED,
+                ),
             ),
             sources=(Source("authelia docs/data/support.json"),),
         ),
         AppProfile(
             name="aegis",
             title="Aegis Authenticator",
-            summary="Honours SHA256, SHA512, 8 digits and other periods.",
+            summary="Honours SHA256, SHA512, 8 digits and other periods; shows a 1-digit, "
+            "120 s code as asked.",
             algorithm=RFC_ALGORITHM,
-            digits=RFC_DIGITS,
+            digits=_DIGITS_WITH_ONE,
             period=RFC_PERIOD,
+            dialect_stances=(
+                DialectStance("M14", "honour", Source("authelia commit 113c2f9e")),
+                *_stances("honour", _SUPPORT_JSON, "M14b", "M16"),
+                DialectStance("M18", "honour", _EDEN_E0, _E0_UNVERIFIED),
+            ),
             sources=(Source("authelia commit 113c2f9e; docs/data/support.json"),),
         ),
         AppProfile(
             name="1password",
             title="1Password",
-            summary="Honours SHA256; SHA512 and 8 digits reported unsupported (refused).",
+            summary="Honours SHA256; SHA512 and 8 digits reported unsupported (refused); shows a "
+            "1-digit, 120 s code as asked.",
             algorithm=ParameterSupport(
                 "SHA1",
                 frozenset({"SHA1", "SHA256"}),
@@ -313,9 +482,17 @@ PROFILES: Final[dict[str, AppProfile]] = {
                 Source("authelia docs/data/support.json"),
             ),
             digits=ParameterSupport(
-                6, frozenset({6}), "refuse", Source("authelia docs/data/support.json")
+                6,
+                frozenset({1, 6}),
+                "refuse",
+                Source(f"authelia docs/data/support.json (8 digits refused); {_EDEN_E0} (1 digit)"),
             ),
             period=RFC_PERIOD,
+            dialect_stances=(
+                DialectStance("M14", "honour", _SUPPORT_JSON),
+                *_stances("refuse", _SUPPORT_JSON, "M14b", "M16"),
+                DialectStance("M18", "honour", _EDEN_E0, _E0_UNVERIFIED),
+            ),
             sources=(Source("authelia docs/data/support.json"),),
         ),
     )

@@ -26,6 +26,7 @@ from simulators.profiles import PROFILES, get_profile
 
 #: Words of a refusal message → the error code of the protocol.
 _ERROR_CODES = (
+    ("duplicate parameter", "invalid_uri"),
     ("algorithm", "unsupported_algorithm"),
     ("digits", "unsupported_digits"),
     ("period", "unsupported_period"),
@@ -71,7 +72,7 @@ class Server:
                     isinstance(t, int) and not isinstance(t, bool) and t >= 0 for t in times
                 ):
                     return _error(rid, "bad_request", "times must be a list of Unix seconds")
-                return {"id": rid, "ok": True, "codes": [known.code_at(t) for t in times]}
+                return {"id": rid, "ok": True, "codes": [known.code_shown_at(t) for t in times]}
             if op == "forget":
                 self.accounts.pop(str(request.get("account")), None)
                 return {"id": rid, "ok": True}
@@ -145,7 +146,7 @@ def once(args: argparse.Namespace) -> int:
     except ProvisioningRefused as exc:
         print(f"refused ({error_code(str(exc))}): {exc}", file=sys.stderr)
         return 1
-    print(account.code_at(args.time))
+    print(account.code_shown_at(args.time))
     return 0
 
 

@@ -124,7 +124,7 @@ class ProfileAdapter:
 
     def codes(self, handle: object, times: Sequence[int], deadline: float) -> list[str] | Refused:
         assert isinstance(handle, Account)
-        return [handle.code_at(t) for t in times]
+        return [handle.code_shown_at(t) for t in times]
 
     def forget(self, handle: object, deadline: float) -> None:
         # A fresh device per account would cost nothing either; removing keeps one device.

@@ -116,6 +116,8 @@ FAMILIES: Final[dict[str, str]] = {
     "algorithm-uri": "SHA256 and SHA512 in every URI form",
     "typed-parameters": "a typed key with each non-default parameter in the app's fields",
     "time-parameters": "each time point for SHA256, SHA512, 8 digits, 15 s and 60 s",
+    # conformance/vendor/dialect_cases.py (its FAMILY and FAMILY_TEXT)
+    "uri-dialects": "every row of the reference URI matrix M01-M40 (otpauth-dialects.md §4)",
 }
 
 #: Requirement ids (shared/reference/standards-checklist.md) each dimension speaks for.
@@ -230,6 +232,11 @@ class Case:
             f"{self.algorithm}, {self.digits} digits, {self.period} s, {self.bits}-bit secret, "
             f"{how}; codes at {times}"
         )
+
+    @property
+    def matrix_group(self) -> str | None:
+        """The report's own matrix this case's cells belong to (None: the main matrix)."""
+        return None
 
     def variations(self) -> dict[str, str]:
         """The dimensions where this case differs from the baseline, as text."""
@@ -405,6 +412,10 @@ def _generate() -> list[Case]:
             _case("time-parameters", [(f"time ({text})", str(t))], times=t, **kw)
             for t in TIME_POINTS
         ]
+    # The URI matrix rows, last: a case per row (imported here, as it builds on Case).
+    from conformance.vendor.dialect_cases import dialect_cases
+
+    cases += dialect_cases()
     # A combination already tried by an earlier family keeps its first family.
     unique: dict[str, Case] = {}
     for case in cases:

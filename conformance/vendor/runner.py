@@ -36,6 +36,13 @@ OUTCOME_OF: Final[dict[str, str]] = {
 }
 
 
+def outcome_of(verdict: str, case: Case) -> str:
+    """The check outcome of a verdict for this case: a refusal some dialect allows passes."""
+    if verdict == "refused" and getattr(case, "refusal_conforms", False):
+        return "passed"
+    return OUTCOME_OF[verdict]
+
+
 @dataclass
 class CaseResult:
     """What happened to one case."""
@@ -54,15 +61,29 @@ class CaseResult:
     expected: VendorExpectation | None = field(default=None)
 
     @property
+    def refusal_conforms(self) -> bool:
+        """A refusal of a URI-matrix row that some dialect allows (a REJ, rej, NC or n/a cell)."""
+        return self.verdict == "refused" and bool(getattr(self.case, "refusal_conforms", False))
+
+    @property
     def outcome(self) -> str:
-        return OUTCOME_OF[self.verdict]
+        return outcome_of(self.verdict, self.case)
 
     @property
     def unexpected(self) -> bool:
-        """Not compatible and not what the expectations file said (or said and did not happen)."""
+        """Not passed and not what the expectations file said (or said and did not happen)."""
         if self.expected is not None:
             return not self.expected.matches(self.verdict, self.outcome)
-        return self.verdict not in ("compatible", "not_applicable")
+        return self.outcome not in ("passed", "not_applicable")
+
+
+def _refusal_allowed(case: Case) -> str:
+    """Why a refusal of this case is right, for a URI-matrix row some dialect lets one refuse."""
+    if not getattr(case, "refusal_conforms", False):
+        return ""
+    if getattr(case, "defined_codes", ()) is None:
+        return " (right: the URI defines no code)"
+    return f" (allowed: {'; '.join(getattr(case, 'allow_cells', ()))})"
 
 
 def run_case(adapter: VendorAdapter, case: Case, timeout: float) -> CaseResult:
@@ -82,7 +103,10 @@ def run_case(adapter: VendorAdapter, case: Case, timeout: float) -> CaseResult:
     try:
         handle = adapter.provision(case, deadline)
         if isinstance(handle, Refused):
-            return done("refused", f"provisioning refused: {handle}", refusal=handle, stage=stage)
+            allowed = _refusal_allowed(case)
+            return done(
+                "refused", f"provisioning refused: {handle}{allowed}", refusal=handle, stage=stage
+            )
         stage = "codes"
         received = adapter.codes(handle, case.times, deadline)
         if isinstance(received, Refused):
@@ -175,12 +199,13 @@ def _evidence(result: CaseResult) -> tuple[list[dict[str, Any]], dict[str, Any]]
     code_req = [r for r in case.requirements if r.startswith("ALG")]
     how = "Scan the URI" if case.scanned else f"Type the key ({case.provisioning})"
     refused_at_provision = result.stage == "provision" and result.verdict in ("refused", "failed")
+    step_failed = refused_at_provision and not result.refusal_conforms
     steps.append(
         {
             "n": 1,
             "title": how,
             "requirements": provision_req,
-            "outcome": "failed" if refused_at_provision else "passed",
+            "outcome": "failed" if step_failed else "passed",
             "message": result.reason if refused_at_provision else "accepted",
             "on_failure": "stop",
             "evidence": provision_evidence,
@@ -268,6 +293,7 @@ class VendorLog:
             expected = {"outcome": result.expected.outcome, "comment": result.expected.comment}
             if result.expected.verdict is not None:
                 expected["verdict"] = result.expected.verdict
+                expected["outcome"] = outcome_of(result.expected.verdict, case)
         record: dict[str, Any] = {
             "record": "check",
             "id": case.id,
@@ -289,6 +315,9 @@ class VendorLog:
                 {"parameter": parameter, "value": value, "verdict": result.verdict}
                 for parameter, value in case.cells
             ]
+            if case.matrix_group is not None:
+                for cell in record["matrix"]:
+                    cell["group"] = case.matrix_group
         self._write(record)
 
     def end(

@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Literal
 
 from conformance.vendor.cases import PROVISIONINGS, URI_FORMS, Case
+from conformance.vendor.dialect_cases import DialectCase
 
 if TYPE_CHECKING:
     from conformance.vendor.runner import CaseResult
+    from conformance.vendor.verdicts import Diagnosis
 
 Severity = Literal["error", "warning", "info"]
 #: Case ids listed per finding; the count says how many there are.
@@ -214,25 +216,136 @@ def _failed(results: Sequence[CaseResult], restarts: int, timeout: float) -> lis
     return found
 
 
+def _row(case: DialectCase) -> str:
+    return f"URI matrix {case.row_id} ({case.tests})"
+
+
+def _defaulted_words(case: DialectCase, diagnosis: Diagnosis) -> str | None:
+    """'a 1-digit, 120 s URI is imported as 6 digits / 30 s', when the harness can tell."""
+    asked, used = [], []
+    for name, wanted, got in diagnosis.differences(case):
+        if name == "algorithm":
+            asked.append(wanted)
+            used.append(got)
+        elif name == "digits":
+            asked.append(f"{wanted}-digit")
+            used.append(f"{got} digits")
+        elif name == "period":
+            asked.append(f"{wanted} s")
+            used.append(f"{got} s")
+        else:
+            return None
+    if not asked:
+        return None
+    article = "an" if asked[0].startswith(("8", "11", "18")) else "a"
+    return f"{article} {', '.join(asked)} URI is imported as {' / '.join(used)}"
+
+
+def _dialect_wrong(results: Sequence[CaseResult]) -> list[Finding]:
+    found = []
+    for result in results:
+        case = result.case
+        assert isinstance(case, DialectCase)
+        if not case.defines_code:
+            cells = "; ".join(case.reject_cells) or "it defines no code"
+            text = (
+                f"{_row(case)} is imported although it must be refused ({cells}): the app "
+                "shows codes no server can accept, and the user is not told why."
+            )
+        else:
+            words = _defaulted_words(case, result.diagnosis) if result.diagnosis else None
+            if words is not None:
+                text = f"{_row(case)}: {words}: users get codes the server never accepts."
+            else:
+                text = (
+                    f"{_row(case)} is imported but its codes are wrong ({result.reason}): users "
+                    "get codes the server never accepts."
+                )
+        found.append(_group([result], text, "error"))
+    return found
+
+
+def _dialect_refused(results: Sequence[CaseResult]) -> list[Finding]:
+    found = []
+    allowed = [r for r in results if r.refusal_conforms]
+    for result in results:
+        if result.refusal_conforms:
+            continue
+        case = result.case
+        assert isinstance(case, DialectCase)
+        said = f" (the app says: {result.refusal})" if result.refusal else ""
+        found.append(
+            _group(
+                [result],
+                f"{_row(case)} refused{said}, though every dialect that speaks accepts it: "
+                "users of servers writing their URIs this way cannot add the account.",
+                "warning",
+            )
+        )
+    if allowed:
+        rows = ", ".join(r.case.row_id for r in allowed if isinstance(r.case, DialectCase))
+        found.append(
+            _group(
+                allowed,
+                f"{len(allowed)} URI matrix row(s) refused, as a dialect allows or the URI "
+                f"defines no code: {rows}.",
+                "info",
+            )
+        )
+    return found
+
+
+def _dialect_lenient(results: Sequence[CaseResult]) -> list[Finding]:
+    """Rows imported with the right code although a dialect says to reject them."""
+    lenient = [r for r in results if isinstance(r.case, DialectCase) and r.case.reject_cells]
+    if not lenient:
+        return []
+    rows = "; ".join(
+        f"{r.case.row_id} ({r.case.reject_cells[0]})"
+        for r in lenient
+        if isinstance(r.case, DialectCase)
+    )
+    return [
+        _group(
+            lenient,
+            f"{len(lenient)} URI matrix row(s) imported with the right code although a dialect "
+            f"says a consumer must or should reject them: {rows}.",
+            "info",
+        )
+    ]
+
+
 def findings(
     results: Sequence[CaseResult], *, restarts: int = 0, timeout: float = 0
 ) -> list[Finding]:
-    """The plain-language findings of a run, most dangerous first."""
+    """The plain-language findings of a run, most dangerous first.
+
+    Silently wrong codes come first, the URI matrix rows among them; then
+    failures, refusals, and what is only information.
+    """
     by_verdict: dict[str, list[CaseResult]] = {}
+    rows: dict[str, list[CaseResult]] = {}
     for result in results:
-        by_verdict.setdefault(result.verdict, []).append(result)
-    found = _silently_wrong(by_verdict.get("silently_wrong", []))
-    found += _failed(by_verdict.get("failed", []), restarts, timeout)
+        if isinstance(result.case, DialectCase):
+            rows.setdefault(result.verdict, []).append(result)
+        else:
+            by_verdict.setdefault(result.verdict, []).append(result)
+    found = _dialect_wrong(rows.get("silently_wrong", []))
+    found += _silently_wrong(by_verdict.get("silently_wrong", []))
+    found += _failed(by_verdict.get("failed", []) + rows.get("failed", []), restarts, timeout)
     found += _refused(by_verdict.get("refused", []))
-    compatible = by_verdict.get("compatible", [])
-    skipped = by_verdict.get("not_applicable", [])
+    found += _dialect_refused(rows.get("refused", []))
+    found += _dialect_lenient(rows.get("compatible", []))
+    skipped = by_verdict.get("not_applicable", []) + rows.get("not_applicable", [])
     ran = len(results) - len(skipped)
-    if compatible and len(compatible) == ran:
+    passed = [r for r in results if r.outcome == "passed"]
+    if passed and len(passed) == ran:
         found.append(
             Finding(
                 "info",
                 f"Compatible in every case that ran ({ran}): every code equals the reference "
-                "algorithm's.",
+                "algorithm's"
+                + (", and every refusal is one the URI dialects allow." if rows else "."),
                 (),
                 ran,
             )

@@ -148,6 +148,16 @@ def judge(case: Case, received: Sequence[str]) -> Judgement:
     unreadable = [c for c in received if not (c.isascii() and c.isdigit())]
     if unreadable:
         return Judgement("failed", f"unreadable code {unreadable[0][:40]!r}: codes are digits")
+    if getattr(case, "defined_codes", ()) is None:
+        # A URI matrix row that defines no code (no secret, two secrets, an unknown type...).
+        rules = "; ".join(getattr(case, "reject_cells", ())) or "no dialect defines a code"
+        return Judgement(
+            "silently_wrong",
+            f"imported a URI that must be refused ({rules}), showing {', '.join(received)}: "
+            "no code is right for it, and the user is not told",
+            None,
+            tuple(range(len(received))),
+        )
     wrong = tuple(
         i
         for i, (got, want) in enumerate(zip(received, case.expected_codes, strict=False))

@@ -72,8 +72,14 @@ def test_rfc_reference_profile_is_compatible_and_writes_every_report(
     folder = latest(tmp_path)
     for name in REPORT_FILES:
         assert (folder / name).stat().st_size > 0, name
-    assert set(verdicts(folder).values()) == {"compatible"}
-    assert len(verdicts(folder)) == len(select_cases())
+    found = verdicts(folder)
+    refused = {case_id for case_id, v in found.items() if v == "refused"}
+    assert set(found.values()) == {"compatible", "refused"}
+    # Only URI matrix rows a dialect lets a consumer refuse, e.g. M07 (no secret), M18.
+    assert {"dialect-M07", "dialect-M18"} <= refused
+    assert all(case_id.startswith("dialect-") for case_id in refused)
+    assert {r["outcome"] for r in checks(folder).values()} == {"passed"}
+    assert len(found) == len(select_cases())
     document = json.loads((folder / "report.json").read_text())
     jsonschema.validate(document, SCHEMA)
     assert document["extra"]["summary"]["verdict"] == "passed"
@@ -276,6 +282,8 @@ def test_expectations_from_the_declared_quirks_make_the_run_pass(
         for case_id, verdict in declared.items()
         if verdict != "compatible"
     ]
+    # A refusal a dialect allows passes; listing it as expected must not make it unexpected.
+    assert any(e["check"] == "dialect-M07" for e in entries)
     path = tmp_path / "expectations.yaml"
     path.write_text(json.dumps(entries))  # JSON is YAML
     status, out, _ = run(
