@@ -15,7 +15,16 @@ from pathlib import Path
 from typing import Any, Final
 
 from reports.charts import chart_html
-from reports.log import MATRIX_VERDICTS, OUTCOMES, Attachment, Check, RunLog, Step
+from reports.log import (
+    MATRIX_SEVERITY,
+    MATRIX_VERDICTS,
+    OUTCOMES,
+    Attachment,
+    Check,
+    MatrixCell,
+    RunLog,
+    Step,
+)
 from reports.summary import Summary, is_unexpected, last_activity, summarize, variant_text
 from reports.text import duration_text as _duration
 from reports.text import exchange_lines, utf8_safe
@@ -536,6 +545,8 @@ def _matrix(log: RunLog, anchors: dict[int, str]) -> str:
     failing = []
     for i, check in enumerate(log.checks):
         for m in check.matrix:
+            if m.group is not None:
+                continue  # in a matrix of its own (_grouped_matrices)
             cells.setdefault(m.parameter, {}).setdefault(m.value, []).append((m.verdict, i))
             if m.verdict != "compatible":
                 failing.append((m, i, check))
@@ -590,6 +601,41 @@ def _matrix(log: RunLog, anchors: dict[int, str]) -> str:
     return html
 
 
+def grouped_cells(log: RunLog) -> dict[str, list[tuple[MatrixCell, int, Check]]]:
+    """Matrix cells with a ``group``, per group, most dangerous verdict first (then log order)."""
+    groups: dict[str, list[tuple[MatrixCell, int, Check]]] = {}
+    for i, check in enumerate(log.checks):
+        for m in check.matrix:
+            if m.group is not None:
+                groups.setdefault(m.group, []).append((m, i, check))
+    for rows in groups.values():
+        rows.sort(key=lambda r: MATRIX_SEVERITY.index(r[0].verdict))
+    return groups
+
+
+def _grouped_matrices(log: RunLog, anchors: dict[int, str]) -> str:
+    """A table per matrix group: one row per cell, worst verdict first, with its outcome."""
+    html = []
+    for n, (group, rows) in enumerate(grouped_cells(log).items(), 1):
+        trs = "".join(
+            f"<tr><th scope='row'><a href='#{anchors[i]}'>{_e(m.parameter)}</a></th>"
+            f"<td>{_e(m.value)}</td>"
+            f"<td class='m-{_e(m.verdict)}'>{_e(MATRIX_LABELS[m.verdict])}</td>"
+            f"<td>{_e(check.outcome.replace('_', ' '))}</td>"
+            f"<td>{_e(check.reason)}</td></tr>"
+            for m, i, check in rows
+        )
+        html.append(
+            f"<h2 id='matrix-group-{n}'>{_e(group)}</h2>"
+            "<p class='muted'>Most dangerous first: silently wrong, failed, refused, compatible."
+            "</p><table class='matrix-group'><thead><tr><th scope='col'>Row</th>"
+            "<th scope='col'>What it tests</th><th scope='col'>Verdict</th>"
+            "<th scope='col'>Outcome</th><th scope='col'>Why</th></tr></thead>"
+            f"<tbody>{trs}</tbody></table>"
+        )
+    return "".join(html)
+
+
 def _findings(log: RunLog, anchor_of: dict[str, str]) -> str:
     """The run's plain-language findings (``finding`` records), worst first as written."""
     if not log.findings:
@@ -632,6 +678,7 @@ def render_html(log: RunLog) -> str:
         _verdict(summary, anchors, log),
         _findings(log, anchor_of),
         _matrix(log, anchors),
+        _grouped_matrices(log, anchors),
         _overview(log, summary, anchors),
         _plans_table(log, summary, anchors),
         "<h2 id='details'>Check details</h2>",

@@ -111,7 +111,9 @@ def _check(check: Check, name: str) -> dict[str, Any]:
         ],
         "charts": [{"kind": c.kind, "title": c.title, "data": c.data} for c in check.charts],
         "matrix": [
-            {"parameter": m.parameter, "value": m.value, "verdict": m.verdict} for m in check.matrix
+            {"parameter": m.parameter, "value": m.value, "verdict": m.verdict}
+            | ({"group": m.group} if m.group is not None else {})
+            for m in check.matrix
         ],
         "log_line": check.line,
     }

@@ -21,6 +21,9 @@ OUTCOMES: Final = ("passed", "failed", "warning", "skipped", "not_applicable", "
 STEP_OUTCOMES: Final = ("passed", "failed", "warning", "skipped", "error")
 #: Verdicts of a ``matrix`` record (``check-authenticator``).
 MATRIX_VERDICTS: Final = ("compatible", "silently_wrong", "refused", "failed")
+#: The same verdicts, most dangerous first: a grouped matrix lists its rows in this order
+#: (an account imported with codes the server refuses is worse than a crash or a refusal).
+MATRIX_SEVERITY: Final = ("silently_wrong", "failed", "refused", "compatible")
 
 
 class ResultLogError(ValueError):
@@ -125,6 +128,8 @@ class MatrixCell:
     parameter: str
     value: str
     verdict: str
+    #: A matrix of its own (one row per cell, worst first) instead of the parameter matrix.
+    group: str | None = None
 
 
 @dataclass(frozen=True)
@@ -378,6 +383,7 @@ def _check(f: _Fields) -> Check:
                 parameter=m.text("parameter"),
                 value=value if isinstance(value, str) else json.dumps(value),
                 verdict=m.choice("verdict", MATRIX_VERDICTS),
+                group=m.opt_text("group"),
             )
         )
     return Check(

@@ -13,7 +13,7 @@ import re
 from html import escape
 from typing import Any, Final
 
-from reports.log import MATRIX_VERDICTS, OUTCOMES, Check, RunLog
+from reports.log import MATRIX_SEVERITY, MATRIX_VERDICTS, OUTCOMES, Check, MatrixCell, RunLog
 from reports.summary import (
     Summary,
     case_names,
@@ -251,6 +251,8 @@ def _matrix(log: RunLog) -> list[str]:
     cells: dict[str, dict[str, dict[str, int]]] = {}
     for check in log.checks:
         for m in check.matrix:
+            if m.group is not None:
+                continue  # in a matrix of its own (_grouped_matrices)
             counts = cells.setdefault(m.parameter, {}).setdefault(m.value, {})
             counts[m.verdict] = counts.get(m.verdict, 0) + 1
     if not cells:
@@ -272,6 +274,27 @@ def _matrix(log: RunLog) -> list[str]:
     return [*lines, ""]
 
 
+def _grouped_matrices(log: RunLog) -> list[str]:
+    """A table per matrix group: one row per cell, most dangerous verdict first."""
+    groups: dict[str, list[tuple[MatrixCell, Check]]] = {}
+    for check in log.checks:
+        for m in check.matrix:
+            if m.group is not None:
+                groups.setdefault(m.group, []).append((m, check))
+    lines: list[str] = []
+    for group, rows in groups.items():
+        rows.sort(key=lambda r: MATRIX_SEVERITY.index(r[0].verdict))
+        lines += [f"### {_md(group)}", "", "| Row | What it tests | Verdict | Outcome |"]
+        lines.append("|---|---|---|---|")
+        lines += [
+            f"| {_code(m.parameter)} | {_md(m.value)} | {MATRIX_GLYPHS[m.verdict]} "
+            f"| {check.outcome.replace('_', ' ')} |"
+            for m, check in rows
+        ]
+        lines.append("")
+    return lines
+
+
 def render_markdown(log: RunLog) -> str:
     """The CI job summary of a log, as GitHub-flavoured Markdown."""
     summary = summarize(log)
@@ -279,6 +302,7 @@ def render_markdown(log: RunLog) -> str:
     lines = _headline(log, summary)
     lines += _findings(log)
     lines += _matrix(log)
+    lines += _grouped_matrices(log)
     if summary.unexpected:
         lines += ["### Unexpected results", ""]
         shown = 0
