@@ -28,10 +28,13 @@ TEMPLATE = (
     "--algorithm {algorithm} --digits {digits} --period {period} --time {time}"
 )
 SINGLE_DIMENSION = ("baseline", "algorithm", "digits", "period", "secret", "uri", "provisioning")
+#: URI matrix rows through the command template: the 1-digit/120 s row, a padded secret,
+#: SHA-2, no secret, an HOTP URI (the counter's code) and spaces in the secret.
+TEMPLATE_ROWS = ("M18", "M09", "M14", "M07", "M26", "M11")
 
 
 def template_subset() -> list[Case]:
-    """The baseline, and each single-dimension case some profile declares a quirk for."""
+    """The baseline, each single-dimension case some profile declares a quirk for, some rows."""
     return [
         case
         for case in ALL_CASES
@@ -40,6 +43,7 @@ def template_subset() -> list[Case]:
             case.family in SINGLE_DIMENSION
             and any(declared_verdict(p, case) != "compatible" for p in PROFILES.values())
         )
+        or case.id in {f"dialect-{row}" for row in TEMPLATE_ROWS}
     ]
 
 
@@ -64,6 +68,12 @@ def test_the_declared_matrices_tell_the_profiles_apart() -> None:
             assert getattr(case, "refusal_conforms", False), case.id
     subset = template_subset()
     assert len({tuple(declared_matrix(p, subset).values()) for p in PROFILES.values()}) >= 7
+    assert {f"dialect-{row}" for row in TEMPLATE_ROWS} <= {c.id for c in subset}
+    # The family tells the profiles apart on its own, all three verdicts included.
+    rows = [c for c in ALL_CASES if c.family == "uri-dialects"]
+    row_matrices = {tuple(declared_matrix(p, rows).values()) for p in PROFILES.values()}
+    assert len(row_matrices) >= 7
+    assert {v for m in row_matrices for v in m} == {"compatible", "silently_wrong", "refused"}
 
 
 @pytest.mark.parametrize("name", sorted(PROFILES))
