@@ -69,6 +69,8 @@ def step_requirements(scenario: Scenario) -> list[tuple[str, ...]]:
                 ids += ["THR-01", "THR-02"]
             if device is not None and (device.skew or device.drift_ppm):
                 ids += ["WIN-04", "WIN-05"]
+            if step.args.get("steps"):
+                ids += ["WIN-02", "WIN-04"]
             if step.args.get("device") in retired:
                 ids.append("ENR-07")
         if step.do == "enroll":
@@ -220,11 +222,14 @@ class Player:
             if name not in self.last_code:
                 raise HarnessError(f"device {name} has shown no code yet")
             return self.last_code[name]
-        code = device.code_now()
+        at = device.clock.now() + step.args.get("steps", 0) * device.account().period
+        code = device.code_at(at)
         if step.args.get("code") == "wrong":
             code = _wrong_code(device)
         self.last_code[name] = code
         handle.evidence(device=name, device_time=device.clock.now(), device_code=code)
+        if step.args.get("steps"):
+            handle.evidence(periods_away=step.args["steps"])
         return code
 
     @staticmethod

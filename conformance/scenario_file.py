@@ -34,8 +34,8 @@ _BOOL = "tag:yaml.org,2002:bool"
 #: Step kind → (required keys, optional keys, whether the step gets a server answer).
 STEP_KINDS: Final[dict[str, tuple[frozenset[str], frozenset[str], bool]]] = {
     "sign_in": (frozenset({"agent"}), frozenset({"client", "password", "next"}), True),
-    "log_in": (frozenset({"agent", "device"}), frozenset({"client", "code"}), True),
-    "enter_code": (frozenset({"agent", "device"}), frozenset({"code"}), True),
+    "log_in": (frozenset({"agent", "device"}), frozenset({"client", "code", "steps"}), True),
+    "enter_code": (frozenset({"agent", "device"}), frozenset({"code", "steps"}), True),
     "enroll": (frozenset({"agent", "device"}), frozenset({"client", "by"}), True),
     "start_reenrollment": (frozenset({"agent"}), frozenset({"client"}), True),
     "confirm_reenrollment": (frozenset({"agent", "device"}), frozenset({"by"}), True),
@@ -49,6 +49,8 @@ STEP_KINDS: Final[dict[str, tuple[frozenset[str], frozenset[str], bool]]] = {
     "set_seat": (frozenset({"agent", "who", "seat"}), frozenset(), True),
     "advance": (frozenset(), frozenset(), False),
 }
+#: How many periods away from its clock a ``steps:`` code may be (a day at 30 s).
+MAX_CODE_STEPS: Final = 2880
 _ADMIN_STEPS: Final = frozenset({"set_two_factor", "set_device_group", "add_agent", "set_seat"})
 
 
@@ -475,6 +477,13 @@ class _Builder:
             return r.boolean(node, what)
         if key == "build":
             return r.integer(node, what)
+        if key == "steps":
+            steps = r.integer(node, what)
+            if not -MAX_CODE_STEPS <= steps <= MAX_CODE_STEPS:
+                raise r.error(
+                    node, f"{what}: at most {MAX_CODE_STEPS} periods either way, not {steps}"
+                )
+            return steps
         if key == "group":
             name = r.string(node, what)
             if name not in {g["name"] for g in self.groups}:

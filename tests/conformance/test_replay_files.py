@@ -114,6 +114,30 @@ MISTAKES = [
         "'seat' given twice",
     ),
     ("title: A phone enrolls and logs in", "title: [a", 2, "not valid YAML"),
+    (
+        '    expect: "refused: otp_reused"',
+        '    steps: 1.5\n    expect: "refused: otp_reused"',
+        22,
+        "steps must be an integer",
+    ),
+    (
+        '    expect: "refused: otp_reused"',
+        '    steps: -3000\n    expect: "refused: otp_reused"',
+        22,
+        "at most 2880 periods",
+    ),
+    (
+        "do: set_two_factor\n    agent: boss\n    required: false\n    expect: locked",
+        "do: set_seat\n    agent: boss\n    who: x\n    seat: rescue_lens",
+        31,
+        "no agent 'x'",
+    ),
+    (
+        "do: set_two_factor\n    agent: boss\n    required: false\n    expect: locked",
+        "do: set_seat\n    agent: boss\n    who: alice\n    seat: Rescue Lens",
+        32,
+        "a seat is a lower-case name",
+    ),
 ]
 
 
