@@ -411,9 +411,7 @@ class Lifecycle(RuleBasedStateMachine):
             )
 
 
-def search(
-    target: Target, out: Path, examples: int, steps: int = 10
-) -> InvariantBroken | None:
+def search(target: Target, out: Path, examples: int, steps: int = 10) -> InvariantBroken | None:
     """Run the state machine against ``target``; the broken invariant, or None."""
     machine = type("Search", (Lifecycle,), {"target": target, "out": out})
     try:
