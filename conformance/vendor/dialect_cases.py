@@ -28,7 +28,7 @@ from urllib.parse import parse_qsl, urlsplit
 from conformance.vendor.cases import Case
 from simulators.hotp import HASHES, MAX_DIGITS, CodeGenerator, OtpError, decode_base32
 from simulators.otpauth import DEFAULT_PERIOD, KNOWN_PARAMETERS
-from simulators.uri_matrix import COLUMN_DIALECTS, DEFAULT_T, ROWS, MatrixRow
+from simulators.uri_matrix import COLUMN_DIALECTS, DEFAULT_T, ROWS, SHORTHAND_BASE, MatrixRow
 
 FAMILY: Final = "uri-dialects"
 FAMILY_TEXT: Final = "every row of the reference URI matrix M01-M40 (otpauth-dialects.md §4)"
@@ -165,6 +165,11 @@ class DialectCase(Case):
         return {"URI dialect row": self.row_id}
 
 
+def _shown(uri: str) -> str:
+    """The URI as the matrix writes it: ``…&digits=1`` for its shorthand rows."""
+    return "…" + uri[len(SHORTHAND_BASE) :] if uri.startswith(SHORTHAND_BASE) else uri
+
+
 def _times(row: MatrixRow) -> tuple[int, ...]:
     return tuple(sorted({code.at for code in row.codes})) or (DEFAULT_T,)
 
@@ -195,7 +200,7 @@ def dialect_case(row: MatrixRow) -> DialectCase:
         provisioning="uri",
         time_set="-".join(str(t) for t in times),
         times=times,
-        cells=((row.id, row.tests),),
+        cells=((row.id, f"{row.tests}: {_shown(row.uri)}"),),
         row_id=row.id,
         row_uri=row.uri,
         tests=row.tests,

@@ -19,6 +19,7 @@ from typing import IO, Any, Final
 from conformance.results import harness_commit
 from conformance.vendor.adapters import Refused, VendorAdapter, VendorFailure
 from conformance.vendor.cases import FAMILIES, Case
+from conformance.vendor.dialect_cases import DialectCase
 from conformance.vendor.expectations import VendorExpectation
 from conformance.vendor.summary import Finding, findings
 from conformance.vendor.verdicts import Diagnosis, Verdict, judge
@@ -187,6 +188,13 @@ def _evidence(result: CaseResult) -> tuple[list[dict[str, Any]], dict[str, Any]]
     provision_evidence: dict[str, Any] = (
         {"uri": case.uri} if case.scanned else {"typed_key": case.typed_key}
     )
+    if isinstance(case, DialectCase):
+        provision_evidence |= {
+            "matrix_row": case.row_id,
+            "tests": case.tests,
+            "defines_a_code": case.defines_code,
+            "refusal_allowed_by": list(case.allow_cells),
+        }
     provision_evidence |= {
         "algorithm": case.algorithm,
         "digits": case.digits,
