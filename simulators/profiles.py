@@ -3,7 +3,10 @@
 Each profile is data: which algorithms, digit counts and periods the app
 honours, what it does with the others (silently falls back to the default, or
 refuses), how it normalises a typed key, what it refuses in a scanned URI, and
-whether it backs secrets up to a cloud. Every quirk names its source.
+whether it backs secrets up to a cloud. Every quirk names its source. Where a
+source says what the app does with a row of the reference URI matrix
+(``simulators.uri_matrix``), the profile states it as a ``DialectStance``; the
+other rows are unknown and follow from the general rules above.
 
 A profile is a model of what was reported (see
 ``shared/reference/apps-and-servers.md`` part B), not a claim about the app as
