@@ -131,6 +131,7 @@ def profiles(name: str | None, as_json: bool) -> None:
                         "title": p.title,
                         "summary": p.summary,
                         "quirks": p.quirks,
+                        "uri_matrix_rows": p.dialect_notes,
                         "cloud_backup": p.cloud_backup,
                         "sources": [str(s) for s in p.sources],
                     }
@@ -146,6 +147,10 @@ def profiles(name: str | None, as_json: bool) -> None:
         click.echo(f"    {profile.summary}")
         for quirk in profile.quirks or ["no quirks: honours the RFCs and the Key Uri Format"]:
             click.echo(f"    - {quirk}")
+        if profile.dialect_stances:
+            click.echo("    URI matrix rows (docs/uri-dialects.md), as reported:")
+            for note in profile.dialect_notes:
+                click.echo(f"    - {note}")
         click.echo(f"    sources: {'; '.join(str(s) for s in profile.sources)}")
     click.echo(
         "\nProfiles model public reports of each app's behaviour (with the year reported); "

@@ -177,3 +177,17 @@ def test_profiles_lists_every_profile_with_quirks(capsys: pytest.CaptureFixture[
     status, out, _ = run(capsys, "profiles", "--json", "freeotp")
     [freeotp] = json.loads(out)
     assert any("':'" in quirk for quirk in freeotp["quirks"])
+
+
+def test_profiles_show_their_sourced_uri_matrix_stances(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(capsys, "profiles", "aegis")
+    assert status == 0
+    assert "URI matrix rows" in out
+    m18 = next(line for line in out.splitlines() if "M18" in line)
+    assert "honouring every parameter" in m18
+    assert "UNVERIFIED" in m18
+    status, out, _ = run(capsys, "profiles", "--json", "google-authenticator-legacy")
+    [legacy] = json.loads(out)
+    assert any("M18" in row and "defaults" in row for row in legacy["uri_matrix_rows"])
+    status, out, _ = run(capsys, "profiles", "rfc-reference")
+    assert "URI matrix rows" not in out
