@@ -30,7 +30,8 @@ from simulators.device import Account, AuthenticatorDevice, ProvisioningRefused
 from simulators.profiles import get_profile
 from simulators.vendor_process import error_code
 
-FailureKind = Literal["crash", "timeout", "garbage"]
+#: ``not_run``: the run gave up on the program before the case (see ``run_cases``).
+FailureKind = Literal["crash", "timeout", "garbage", "not_run"]
 
 #: Lines of the vendor program's standard error kept for the evidence of a failure.
 STDERR_TAIL: Final = 20

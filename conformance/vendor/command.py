@@ -57,6 +57,14 @@ USAGE_ERROR: Final = 2
     help="Seconds each case may take (provisioning and codes together).",
 )
 @click.option(
+    "--give-up-after",
+    type=click.IntRange(min=0),
+    default=5,
+    show_default=True,
+    metavar="N",
+    help="After N cases in a row time out, fail the rest without running them (0: never).",
+)
+@click.option(
     "--expectations",
     "expectations_file",
     default=None,
@@ -77,6 +85,7 @@ def check_authenticator(
     profile: str | None,
     selectors: tuple[str, ...],
     timeout: float,
+    give_up_after: int,
     expectations_file: Path | None,
     out: Path,
     list_only: bool,
@@ -162,7 +171,13 @@ def check_authenticator(
     )
     try:
         run = run_cases(
-            adapter, cases, timeout=timeout, expectations=expectations, progress=progress, log=log
+            adapter,
+            cases,
+            timeout=timeout,
+            give_up_after=give_up_after,
+            expectations=expectations,
+            progress=progress,
+            log=log,
         )
     except AdapterSetupError as exc:
         log.close()

@@ -26,6 +26,9 @@ from conformance.vendor.verdicts import Diagnosis, Verdict, judge
 
 #: Seconds a case may take, provisioning and codes together, unless --timeout says otherwise.
 DEFAULT_TIMEOUT: Final = 5.0
+#: Consecutive timed-out cases after which the run stops asking (--give-up-after): a program
+#: that hangs on every request would otherwise cost the whole timeout for each case.
+DEFAULT_GIVE_UP_AFTER: Final = 5
 
 #: Verdict → the outcome of the case's check record (docs/result-log.md).
 OUTCOME_OF: Final[dict[str, str]] = {
@@ -136,6 +139,15 @@ def run_case(adapter: VendorAdapter, case: Case, timeout: float) -> CaseResult:
     )
 
 
+def _not_run(case: Case, give_up_after: int, timeout: float) -> CaseResult:
+    detail = (
+        f"not run: the program did not answer the {give_up_after} cases before it within "
+        f"{timeout:g} s each, so the run stopped asking (--give-up-after)"
+    )
+    failure = VendorFailure("not_run", detail)
+    return CaseResult(case, "failed", detail, time.time(), 0.0, failure=failure, stage="provision")
+
+
 @dataclass
 class VendorRun:
     """The results of a run and what they amount to."""
@@ -156,15 +168,26 @@ def run_cases(
     cases: Sequence[Case],
     *,
     timeout: float = DEFAULT_TIMEOUT,
+    give_up_after: int = DEFAULT_GIVE_UP_AFTER,
     expectations: Callable[[str], VendorExpectation | None] | None = None,
     progress: Callable[[int, int, CaseResult], None] | None = None,
     log: VendorLog | None = None,
 ) -> VendorRun:
-    """Run every case in order; the adapter is closed at the end."""
+    """Run every case in order; the adapter is closed at the end.
+
+    After ``give_up_after`` cases in a row ended in a timeout (0: never), the
+    remaining cases fail without being run, each saying why.
+    """
     results = []
+    timeouts_in_a_row = 0
     try:
         for index, case in enumerate(cases, 1):
-            result = run_case(adapter, case, timeout)
+            if give_up_after and timeouts_in_a_row >= give_up_after:
+                result = _not_run(case, give_up_after, timeout)
+            else:
+                result = run_case(adapter, case, timeout)
+                timed_out = result.failure is not None and result.failure.kind == "timeout"
+                timeouts_in_a_row = timeouts_in_a_row + 1 if timed_out else 0
             result.expected = expectations(case.id) if expectations else None
             results.append(result)
             if log is not None:

@@ -209,6 +209,13 @@ def _failed(results: Sequence[CaseResult], restarts: int, timeout: float) -> lis
             )
         elif kind == "timeout":
             text = f"The program did not answer within {timeout:g} s in {len(group)} case(s)"
+        elif kind == "not_run":
+            text = (
+                f"{len(group)} case(s) were not run: the program stopped answering, "
+                "so the run gave up on it"
+            )
+            found.append(_group(group, text, "error"))
+            continue
         else:
             text = f"The program's answer could not be read in {len(group)} case(s)"
         detail = group[0].reason

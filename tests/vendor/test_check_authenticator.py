@@ -179,6 +179,50 @@ def test_a_hanging_vendor_times_out_per_case_and_the_run_goes_on(
     assert "did not answer within 0.5 s in 3 case(s)" in out
 
 
+def test_a_vendor_that_never_answers_is_given_up_on_after_five_timeouts(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    start = time.monotonic()
+    status, out, err = run(
+        capsys, "--jsonl", vendor("hang-on-everything"), "--timeout", "0.3", "--out", str(tmp_path)
+    )
+    assert status == 1
+    assert time.monotonic() - start < 30  # 5 timeouts, not one per case
+    records = checks(latest(tmp_path))
+    assert len(records) == len(select_cases(()))
+    assert {r["outcome"] for r in records.values()} == {"failed"}
+    not_run = [r for r in records.values() if r["duration_ms"] == 0]
+    assert len(not_run) == len(records) - 5
+    assert "did not answer within 0.3 s in 5 case(s)" in out
+    assert f"{len(not_run)} case(s) were not run" in out
+    assert "--give-up-after" in err
+    for name in REPORT_FILES:
+        assert (latest(tmp_path) / name).is_file()
+
+
+def test_give_up_after_zero_asks_every_case(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    status, out, _ = run(
+        capsys,
+        "--jsonl",
+        vendor("hang-on-everything"),
+        "--cases",
+        "time",
+        "--timeout",
+        "0.2",
+        "--give-up-after",
+        "0",
+        "--out",
+        str(tmp_path),
+    )
+    assert status == 1
+    records = checks(latest(tmp_path))
+    assert len(records) > 5
+    assert "not run" not in out
+    assert f"did not answer within 0.2 s in {len(records)} case(s)" in out
+
+
 def test_a_vendor_printing_garbage_fails_those_cases_only(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
