@@ -1,0 +1,100 @@
+"""Moving a peer process's clock with libfaketime (Debian ``faketime``).
+
+Two ways, per ``shared/reference/peers-setup.md``:
+
+- a long-running server: ``LD_PRELOAD`` of libfaketime with a timestamp file
+  the harness rewrites (``FaketimeFileClock``). The file holds
+  ``@YYYY-MM-DD hh:mm:ss`` and the clock runs on from there. libfaketime
+  re-bases only when the file's *content* changes, so every write carries a
+  tag of its own after the time (``#17``): writing the same time twice would
+  otherwise keep the old base running. The file is written before the process
+  starts (an unparsable file breaks its ``sleep`` calls).
+- one command: ``faketime @EPOCH CMD`` (``faketime_command``).
+
+CPython under libfaketime cannot go past about 2262 (``_PyTime_t`` overflows),
+so a Python peer's clock stops at ``PYTHON_MAX_TIME``.
+"""
+
+from __future__ import annotations
+
+import glob
+import itertools
+import math
+import os
+import shutil
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Final
+
+from conformance.drivers.seam import DriverError, ServerClock
+
+#: 2262-01-01: CPython's nanosecond clock under libfaketime overflows a few months later.
+PYTHON_MAX_TIME: Final = 9_183_110_400.0
+#: 9999-12-31: the timestamp file's four-digit year.
+FILE_MAX_TIME: Final = 253_402_300_799.0
+
+
+def libfaketime() -> str | None:
+    """The path of libfaketime.so.1 (Debian's multiarch folder), or None."""
+    found = sorted(glob.glob("/usr/lib/*/faketime/libfaketime.so.1"))
+    found += sorted(glob.glob("/usr/lib/faketime/libfaketime.so.1"))
+    return found[0] if found else None
+
+
+def faketime_binary() -> str | None:
+    return shutil.which("faketime")
+
+
+def faketime_command(unix_time: float, command: list[str]) -> list[str]:
+    """``command`` run with its clock starting at ``unix_time`` (whole seconds)."""
+    binary = faketime_binary()
+    if binary is None:
+        raise DriverError("faketime is not installed: run 'make peers'")
+    return [binary, f"@{math.floor(unix_time)}", *command]
+
+
+class FaketimeFileClock(ServerClock):
+    """The clock of a process started with ``environment()``: a timestamp file rewritten."""
+
+    runs = True
+
+    def __init__(self, path: Path, start: float, *, max_time: float = PYTHON_MAX_TIME) -> None:
+        library = libfaketime()
+        if library is None:
+            raise DriverError("libfaketime is not installed: run 'make peers'")
+        self.library = library
+        self.path = path
+        self.max_time = max_time
+        self._tags = itertools.count(1)
+        self._base = 0.0
+        self._set_at = 0.0
+        self.set(start)
+
+    def environment(self) -> dict[str, str]:
+        """What the peer process needs in its environment for this clock to apply."""
+        return {
+            "LD_PRELOAD": self.library,
+            "FAKETIME_TIMESTAMP_FILE": str(self.path),
+            # Without it, rewrites were not seen for seconds.
+            "FAKETIME_NO_CACHE": "1",
+            # The peer's own monotonic timers (sleeps, timeouts) keep real time.
+            "DONT_FAKE_MONOTONIC": "1",
+        }
+
+    def set(self, unix_time: float) -> None:
+        if unix_time > self.max_time:
+            raise DriverError(
+                f"this target's clock cannot reach {unix_time:.0f} "
+                f"(libfaketime and CPython stop at {self.max_time:.0f})"
+            )
+        whole = math.floor(unix_time)
+        stamp = datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        temporary = self.path.with_name(self.path.name + ".new")
+        temporary.write_text(f"@{stamp} #{next(self._tags)}\n", encoding="ascii")
+        # Atomic: the peer never reads a half-written file.
+        os.replace(temporary, self.path)
+        self._base, self._set_at = float(whole), time.monotonic()
+
+    def now(self) -> float:
+        return self._base + (time.monotonic() - self._set_at)

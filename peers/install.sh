@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# make peers: install the real 2FA servers the target drivers judge (docs/targets.md).
+#
+# Debian packages: the PAM modules, pamtester, faketime (libfaketime) and oathtool.
+# Python peers: one virtual environment each under .peers/ (TWOFA_PEERS_HOME overrides),
+# from the pinned files in peers/requirements/. Idempotent, and quick when done: a
+# stamp holds the hash of the requirements file it was installed from.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+HOME_DIR=${TWOFA_PEERS_HOME:-.peers}
+DEBIAN_PACKAGES=(libpam-google-authenticator libpam-oath pamtester faketime oathtool)
+
+missing=()
+for package in "${DEBIAN_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+    echo "peers: installing Debian packages: ${missing[*]} ..."
+    export DEBIAN_FRONTEND=noninteractive
+    # A fresh machine has no package lists yet; an update is needed once.
+    apt-get install -y -q "${missing[@]}" >/dev/null 2>&1 || {
+      apt-get update -q >/dev/null && apt-get install -y -q "${missing[@]}" >/dev/null
+    }
+  else
+    echo "peers: the PAM drivers need Debian packages that are not installed: ${missing[*]}" >&2
+    echo "peers: as root, run: apt-get install -y ${missing[*]}   (the other peers install anyway)" >&2
+  fi
+fi
+
+install_venv() {  # NAME: .peers/NAME from peers/requirements/NAME.txt
+  local name=$1 requirements="peers/requirements/$1.txt" dir="$HOME_DIR/$1"
+  local want; want=$(sha256sum "$requirements" | cut -d' ' -f1)
+  if [ -f "$dir/.installed" ] && [ "$(cat "$dir/.installed")" = "$want" ]; then
+    return 0
+  fi
+  echo "peers: installing $name into $dir ..."
+  rm -rf "$dir"
+  "$PYTHON" -m venv "$dir"
+  if ! "$dir/bin/python" -m pip install -q --disable-pip-version-check -r "$requirements" \
+      > "$dir/install.log" 2>&1; then
+    grep -v '^WARNING: Location' "$dir/install.log" >&2 || true
+    echo "peers: pip could not install $requirements (log: $dir/install.log)" >&2
+    return 1
+  fi
+  echo "$want" > "$dir/.installed"
+}
+
+for name in privacyidea django-otp flask-security; do
+  install_venv "$name" &
+done
+status=0
+for job in $(jobs -p); do wait "$job" || status=1; done
+if [ $status -ne 0 ]; then
+  echo "peers: a Python peer failed to install (see above); run 'make peers' again" >&2
+  exit 1
+fi
+echo "peers: ready: privacyidea, django-otp and flask-security in $HOME_DIR/; Debian: ${DEBIAN_PACKAGES[*]}"
