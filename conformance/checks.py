@@ -13,13 +13,15 @@ from __future__ import annotations
 import re
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final, Literal, NoReturn
 
+from conformance.drivers.seam import Answer, Capability, DriverError
 from conformance.http import Exchange, TargetUnreachable
+from conformance.measure import MeasurementFailed
 from conformance.target import TargetError
 
 if TYPE_CHECKING:
@@ -90,7 +92,9 @@ class Step:
         self.record = record
 
     def note(self, message: str) -> None:
-        self.record.message = message
+        """Say what the step found; a failure or warning already said keeps its message."""
+        if self.record.outcome is Outcome.PASSED:
+            self.record.message = message
 
     def evidence(self, **values: Any) -> None:
         self.record.evidence.update(values)
@@ -101,6 +105,16 @@ class Step:
         kept.append(exchange.evidence())
         return exchange
 
+    def answer(self, answer: Answer) -> Answer:
+        """Keep a verifier's answer as evidence: its exchange (``http``, a command...)
+        joins the step's list under the same key, so reports show every exchange."""
+        for key, value in answer.evidence.items():
+            kept = self.record.evidence.setdefault(key, [])
+            if not isinstance(kept, list):
+                kept = self.record.evidence[key] = [kept]
+            kept.append(value)
+        return answer
+
     def fail(self, message: str) -> None:
         self.record.outcome = Outcome.FAILED
         self.record.message = message
@@ -110,6 +124,12 @@ class Step:
         if message is not None or self.record.outcome is not Outcome.FAILED:
             self.fail(message or "failed")
         raise StepAborted(self.record.message)
+
+    def skip(self, message: str) -> None:
+        """This step could not be taken here (the reason); the check goes on."""
+        if self.record.outcome is Outcome.PASSED:
+            self.record.outcome = Outcome.SKIPPED
+            self.record.message = message
 
     def warn(self, message: str) -> None:
         if self.record.outcome is Outcome.PASSED:
@@ -156,6 +176,8 @@ class CheckResult:
     duration_ms: float
     charts: list[dict[str, Any]] = field(default_factory=list)
     attachments: list[dict[str, Any]] = field(default_factory=list)
+    #: The name of the target it ran against (set by the runner).
+    target: str = ""
 
 
 class CheckContext:
@@ -189,10 +211,10 @@ class CheckContext:
         if record.outcome is Outcome.FAILED and on_failure == "stop":
             raise CheckStopped(record.message)
 
-    def skip(self, reason: str) -> None:
+    def skip(self, reason: str) -> NoReturn:
         raise CheckSkipped(reason)
 
-    def not_applicable(self, reason: str) -> None:
+    def not_applicable(self, reason: str) -> NoReturn:
         raise CheckNotApplicable(reason)
 
     def chart(self, kind: str, title: str, data: dict[str, Any]) -> None:
@@ -212,7 +234,11 @@ class CheckSpec:
     requirements: tuple[str, ...]
     severity: Severity
     run: CheckFunction
-    #: Needs the /__harness__ endpoints (clock, mailbox, reset); skipped without them.
+    #: The capabilities the check needs (``conformance.drivers.seam``): without one of
+    #: them it is not applicable to the target, with the reason.
+    needs: frozenset[Capability] = frozenset({Capability.FLOW})
+    #: A flow check that seeds the server needs its /__harness__ endpoints (clock,
+    #: mailbox, reset); it is skipped against a v1 server without them.
     needs_harness: bool = True
     description: str = ""
 
@@ -231,7 +257,7 @@ class CheckSpec:
             outcome, reason = Outcome.NOT_APPLICABLE, str(na)
         except TargetUnreachable as exc:
             outcome, reason = Outcome.FAILED, f"the target stopped answering: {exc}"
-        except (HarnessError, TargetError) as exc:
+        except (HarnessError, TargetError, DriverError, MeasurementFailed) as exc:
             outcome, reason = Outcome.ERROR, f"harness error: {exc}"
         except Exception as exc:
             last = traceback.extract_tb(exc.__traceback__)[-1]
@@ -272,15 +298,23 @@ def check(
     plan: str,
     requirements: tuple[str, ...] | list[str],
     severity: Severity = "error",
+    needs: Iterable[Capability] = (Capability.FLOW,),
     needs_harness: bool = True,
 ) -> Callable[[CheckFunction], CheckFunction]:
-    """Declare a check. Ids are stable kebab-case; every check enforces some requirement."""
+    """Declare a check. Ids are stable kebab-case; every check enforces some requirement.
+
+    ``needs`` names the capabilities it uses: ``verifier`` (+ ``clock``,
+    ``declared_policy``) for the checks any 2FA server is judged by, ``flow``
+    (the default) for the product flow of the v1 contract.
+    """
     if not _CHECK_ID.match(id):
         raise ValueError(f"check id {id!r} is not kebab-case")
     if id in REGISTRY:
         raise ValueError(f"check id {id!r} is declared twice")
     if not requirements:
         raise ValueError(f"check {id!r} names no requirement")
+
+    wanted = frozenset(needs)
 
     def register(function: CheckFunction) -> CheckFunction:
         REGISTRY[id] = CheckSpec(
@@ -290,7 +324,8 @@ def check(
             requirements=tuple(requirements),
             severity=severity,
             run=function,
-            needs_harness=needs_harness,
+            needs=wanted,
+            needs_harness=needs_harness and Capability.FLOW in wanted,
             description=(function.__doc__ or "").strip(),
         )
         return function

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Final, NoReturn
 
@@ -172,10 +173,19 @@ PROGRESS_WORDS: Final = {
 @cli.command("run")
 @click.option(
     "--target",
-    "target_spec",
-    default="embedded",
-    show_default=True,
-    help="'embedded' (start the reference server) or the base URL of a server.",
+    "target_specs",
+    multiple=True,
+    help="'embedded' (the reference server, the default), a shipped driver's NAME "
+    "('twofa targets'), NAME+URL (real time), the URL of a v1-contract server, or "
+    "FILE.py[:CLASS] (your own driver). Repeat it for a target x check matrix.",
+)
+@click.option(
+    "--target-option",
+    "target_options",
+    multiple=True,
+    metavar="[TARGET:]NAME=VALUE",
+    help="A peer's own setting, named as the peer names it (repeatable); TARGET: narrows "
+    "it to one of several targets.",
 )
 @click.option("--plan", "plan_names", multiple=True, help="Run only this plan (repeatable).")
 @click.option("--check", "check_ids", multiple=True, help="Run only this check (repeatable).")
@@ -191,7 +201,7 @@ PROGRESS_WORDS: Final = {
     "expectations_file",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Expectations YAML: known outcomes, a list of {check, outcome, comment}; "
+    help="Expectations YAML: known outcomes, a list of {check, outcome, comment[, target]}; "
     "the comment is mandatory.",
 )
 @click.option(
@@ -206,11 +216,12 @@ PROGRESS_WORDS: Final = {
     "policy_file",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Policy YAML for the embedded server.",
+    help="Policy YAML for the embedded server (= --target-option embedded:policy=FILE).",
 )
 @click.option("--list", "list_only", is_flag=True, help="List the plans and checks, run nothing.")
 def run_command(
-    target_spec: str,
+    target_specs: tuple[str, ...],
+    target_options: tuple[str, ...],
     plan_names: tuple[str, ...],
     check_ids: tuple[str, ...],
     out: Path,
@@ -219,15 +230,24 @@ def run_command(
     policy_file: Path | None,
     list_only: bool,
 ) -> None:
-    """Run the conformance checks against a target; exit 1 on any unexpected result.
+    """Run the conformance checks against targets; exit 1 on any unexpected result.
 
     Progress goes to standard error, one line per check; the verdict, the
     counts and the path of index.html go to standard output at the end.
     """
     from conformance.checks import REGISTRY, CheckResult
+    from conformance.drivers import (
+        OptionError,
+        TargetSpec,
+        TargetSpecError,
+        open_target,
+        parse_target,
+        split_options,
+    )
+    from conformance.drivers.seam import Driver, DriverError
     from conformance.results import ExpectationsError, load_expectations
-    from conformance.runner import run_checks, select_checks
-    from conformance.target import EmbeddedTarget, Target, TargetError
+    from conformance.runner import run_targets, select_checks
+    from conformance.target import TargetError
     from reports import create_run_folder
 
     try:
@@ -236,7 +256,8 @@ def run_command(
         _fail(str(exc.args[0]))
     if list_only:
         for spec in checks:
-            click.echo(f"{spec.plan:12} {spec.id:48} {', '.join(spec.requirements)}")
+            needs = ",".join(sorted(c.value for c in spec.needs))
+            click.echo(f"{spec.plan:12} {spec.id:48} {needs:32} {', '.join(spec.requirements)}")
         return
     if expected_alias is not None:
         if expectations_file is not None:
@@ -248,56 +269,106 @@ def run_command(
         )
     except ExpectationsError as exc:
         _fail(str(exc))
-    if target_spec != "embedded" and not target_spec.startswith(("http://", "https://")):
-        _fail(f"--target must be 'embedded' or an http(s) URL, not {target_spec!r}")
-    if policy_file is not None and target_spec != "embedded":
-        _fail("--policy configures the embedded server only")
-
-    if target_spec == "embedded":
-        click.echo("twofa run: starting the embedded reference server ...", err=True)
     try:
-        target: Target = (
-            EmbeddedTarget(policy_file=policy_file)
-            if target_spec == "embedded"
-            else Target(target_spec)
-        )
-    except TargetError as exc:
-        click.echo(f"twofa: cannot start the target: {exc}", err=True)
-        sys.exit(USAGE_ERROR)
-    width = len(str(len(checks)))
+        specs = [parse_target(text) for text in (target_specs or ("embedded",))]
+    except TargetSpecError as exc:
+        _fail(str(exc))
+    names = [spec.name for spec in specs]
+    if len(set(names)) != len(names):
+        _fail(f"--target names a target twice: {', '.join(names)}")
+    pairs = list(target_options)
+    if policy_file is not None:
+        if not any(spec.driver.name == "embedded" and spec.url is None for spec in specs):
+            _fail("--policy configures the embedded server only")
+        pairs.append(f"embedded:policy={Path(policy_file).resolve()}")
+    try:
+        given = split_options(pairs, specs)
+        for target in specs:
+            target.driver.parse_options(given[target.name])
+    except OptionError as exc:
+        _fail(str(exc))
+    for target in specs:
+        missing = target.missing()
+        if missing is not None:
+            click.echo(f"twofa: error: target {target.name!r}: {missing}", err=True)
+            sys.exit(USAGE_ERROR)
+
+    workroot = tempfile.TemporaryDirectory(prefix="twofa-targets-")
+    several = len(specs) > 1
+
+    def opener(spec: TargetSpec) -> Callable[[], Driver]:
+        def start() -> Driver:
+            if spec.driver.name == "embedded" and spec.url is None:
+                click.echo("twofa run: starting the embedded reference server ...", err=True)
+            elif spec.url is None:
+                click.echo(f"twofa run: starting {spec.name} ...", err=True)
+            started = time.monotonic()
+            driver = open_target(spec, given[spec.name], Path(workroot.name) / _safe(spec.name))
+            mode = (
+                "real time: checks that move the clock are not applicable"
+                if (driver.clock is None)
+                else "clock moved by the harness"
+            )
+            click.echo(
+                f"twofa run: {driver.name} ready in {time.monotonic() - started:.1f} s "
+                f"({', '.join(sorted(c.value for c in driver.capabilities))}; {mode})",
+                err=True,
+            )
+            return driver
+
+        return start
+
+    openers = [(spec.name, opener(spec)) for spec in specs]
+    first: Driver | None = None
+    if not several:
+        # One target: a target that cannot start is a usage problem (exit 2, no run folder).
+        try:
+            first = openers[0][1]()
+        except DriverError as exc:
+            click.echo(f"twofa: cannot start the target: {exc}", err=True)
+            workroot.cleanup()
+            sys.exit(USAGE_ERROR)
+        kept = first
+        openers = [(kept.name, lambda: kept)]
+    width = len(str(len(checks) * len(specs)))
 
     def progress(index: int, total: int, result: CheckResult) -> None:
         word, colour = PROGRESS_WORDS[result.outcome.value]
+        where = f"{result.target} " if several else ""
         line = (
             f"[{index:>{width}}/{total}] {click.style(word, fg=colour, bold=True)} "
-            f"{result.check.plan}/{result.check.id} ({result.duration_ms / 1000:.2f} s)"
+            f"{where}{result.check.plan}/{result.check.id} ({result.duration_ms / 1000:.2f} s)"
         )
         if result.reason and result.outcome.value != "passed":
             line += f": {result.reason}"
         # click drops the colour when standard error is not a terminal (CI logs stay plain).
         click.echo(line, err=True)
 
-    with target:
-        try:
-            harness = target.harness is not None
-        except TargetError as exc:
-            click.echo(f"twofa: {exc}", err=True)
-            sys.exit(USAGE_ERROR)
+    try:
         try:
             run_id, folder = create_run_folder(out)
         except OSError as exc:
             click.echo(f"twofa: error: cannot create a run folder in {out}: {exc}", err=True)
             sys.exit(USAGE_ERROR)
-        mode = "harness mode" if harness else "no harness endpoints"
-        click.echo(
-            f"twofa run {run_id}: {len(checks)} checks against {target.kind} "
-            f"{target.base_url} ({mode}), writing {folder}",
-            err=True,
-        )
+        if first is not None:
+            harness = "harness mode" if first.flow is None or first.flow.harness else "no harness"
+            what = f"{first.name} ({harness})" if first.flow is not None else first.name
+            if first.flow is not None:
+                what = f"{first.flow.kind} {first.flow.base_url} ({harness})"
+            click.echo(
+                f"twofa run {run_id}: {len(checks)} checks against {what}, writing {folder}",
+                err=True,
+            )
+        else:
+            click.echo(
+                f"twofa run {run_id}: {len(checks)} checks x {len(specs)} targets "
+                f"({', '.join(names)}), writing {folder}",
+                err=True,
+            )
         log_path = folder / "results.jsonl"
         try:
-            summary = run_checks(
-                target,
+            summary = run_targets(
+                openers,
                 checks,
                 log_path,
                 expectations=expectations,
@@ -314,8 +385,44 @@ def run_command(
             click.echo("twofa: interrupted; the reports show the checks that ended", err=True)
             _finish(out, run_id, log_path)
             sys.exit(130)
+    finally:
+        if first is not None:
+            first.close()
+        workroot.cleanup()
     _finish(out, run_id, log_path)
     sys.exit(summary.exit_status)
+
+
+def _safe(name: str) -> str:
+    """A target's name as a folder name."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
+@cli.command("targets")
+@click.option("--json", "as_json", is_flag=True, help="Print the drivers as JSON.")
+def targets_command(as_json: bool) -> None:
+    """List the target drivers, their capabilities, options and whether each peer is installed."""
+    from conformance.drivers import describe_drivers
+
+    listed = describe_drivers()
+    if as_json:
+        click.echo(json.dumps(listed, indent=2))
+        return
+    for entry in listed:
+        state = "installed" if entry["installed"] else f"NOT INSTALLED: {entry['missing']}"
+        click.secho(entry["name"], bold=True, nl=False)
+        click.echo(f"  {entry['title']}")
+        click.echo(f"    capabilities: {', '.join(entry['capabilities'])}")
+        if entry["real_time"]:
+            click.echo("    also NAME+URL: a server the harness did not start, in real time")
+        click.echo(f"    {state}")
+        for option in entry["options"]:
+            default = "" if option["default"] is None else f" (default {option['default']})"
+            click.echo(f"    --target-option {option['name']}=...{default}: {option['help']}")
+    click.echo(
+        "\nAlso: a URL (any server of the v1 contract) and FILE.py[:CLASS] (your own driver, "
+        "docs/targets.md)."
+    )
 
 
 @cli.command("replay")

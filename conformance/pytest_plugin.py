@@ -19,6 +19,7 @@ from __future__ import annotations
 import inspect
 import json
 import os
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -31,9 +32,9 @@ if TYPE_CHECKING:
     from _pytest.terminal import TerminalReporter
 
     from conformance.checks import CheckResult, CheckSpec, StepRecord
+    from conformance.drivers.seam import Driver
     from conformance.results import Expectation, ResultLog
     from conformance.session import RunContext
-    from conformance.target import Target
 
 #: Expected outcomes that become a strict xfail; others are compared after the run.
 XFAIL_OUTCOMES: Final = ("failed", "error")
@@ -46,9 +47,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--twofa-target",
         default=None,
-        metavar="embedded|URL",
+        metavar="TARGET",
         help="Collect the conformance checks and run them against this target: "
-        "'embedded' starts the reference server, or the base URL of a server.",
+        "'embedded' starts the reference server; a driver's name ('twofa targets'), "
+        "NAME+URL, a v1 server's URL or FILE.py[:CLASS], as for 'twofa run --target'.",
+    )
+    group.addoption(
+        "--twofa-target-option",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="A setting of the target's peer, named as the peer names it (repeatable).",
     )
     group.addoption(
         "--twofa-plan",
@@ -89,8 +98,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if target is None:
         # Inert: the project's own test runs load this module and pay for nothing more.
         given = [
-            f"--twofa-{name}"
-            for name in ("plan", "check", "expectations", "policy", "results")
+            f"--twofa-{name.replace('_', '-')}"
+            for name in ("plan", "check", "expectations", "policy", "results", "target_option")
             if config.getoption(f"twofa_{name}")
         ]
         if given:
@@ -105,15 +114,22 @@ class Conformance:
 
     def __init__(self, config: pytest.Config, target_spec: str) -> None:
         # The harness is imported only when the plugin is enabled.
+        from conformance.drivers import (
+            OptionError,
+            TargetSpecError,
+            parse_target,
+            split_options,
+        )
         from conformance.results import ExpectationsError, load_expectations
         from conformance.runner import plans, select_checks
 
-        if target_spec != "embedded" and not target_spec.startswith(("http://", "https://")):
-            raise pytest.UsageError(
-                f"--twofa-target must be 'embedded' or an http(s) URL, not {target_spec!r}"
-            )
+        try:
+            self.spec = parse_target(target_spec)
+        except TargetSpecError as exc:
+            raise pytest.UsageError(f"--twofa-target: {exc}") from None
         policy = config.getoption("twofa_policy")
-        if policy is not None and target_spec != "embedded":
+        embedded = self.spec.driver.name == "embedded" and self.spec.url is None
+        if policy is not None and not embedded:
             raise pytest.UsageError("--twofa-policy configures the embedded server only")
         if policy is not None and not Path(policy).is_file():
             raise pytest.UsageError(f"--twofa-policy: no such file: {policy}")
@@ -134,10 +150,19 @@ class Conformance:
         self.target_spec = target_spec
         # Resolved here: the embedded server runs in its own working folder.
         self.policy_file = Path(policy).resolve() if policy else None
+        pairs = list(config.getoption("twofa_target_option"))
+        if self.policy_file is not None:
+            pairs.append(f"policy={self.policy_file}")
+        try:
+            self.options = split_options(pairs, [self.spec])[self.spec.name]
+            self.spec.driver.parse_options(self.options)
+        except OptionError as exc:
+            raise pytest.UsageError(f"--twofa-target-option: {exc}") from None
         self.expectations_file: str | None = expectations_file
         results = config.getoption("twofa_results")
         self.results_path = Path(results) if results else None
-        self.target: Target | None = None
+        self.driver: Driver | None = None
+        self.workdir: tempfile.TemporaryDirectory[str] | None = None
         self.run: RunContext | None = None
         self.start_error: str | None = None
         self.log: ResultLog | None = None
@@ -203,23 +228,22 @@ class Conformance:
 
     def run_context(self) -> RunContext:
         """The run context, starting the target (and the result log) at the first call."""
+        from conformance.drivers import open_target
+        from conformance.drivers.seam import DriverError
         from conformance.runner import start_log
-        from conformance.session import RunContext
-        from conformance.target import EmbeddedTarget, Target, TargetError
+        from conformance.session import run_context_for
+        from conformance.target import TargetError
 
         if self.start_error is not None:
             raise TargetUnavailable(self.start_error)
         if self.run is None:
+            self.workdir = tempfile.TemporaryDirectory(prefix="twofa-pytest-")
             try:
-                self.target = (
-                    EmbeddedTarget(policy_file=self.policy_file)
-                    if self.target_spec == "embedded"
-                    else Target(self.target_spec)
-                )
-                run = RunContext(self.target)
+                self.driver = open_target(self.spec, self.options, Path(self.workdir.name))
+                run = run_context_for(self.driver)
                 # Probe now, so an unreachable target is one clear setup error.
-                run.policy  # noqa: B018 - the property reads the target's policy
-            except TargetError as exc:
+                run.declared  # noqa: B018 - the property reads the target's policy
+            except (TargetError, DriverError) as exc:
                 self.start_error = f"cannot start or reach the twofa target: {exc}"
                 raise TargetUnavailable(self.start_error) from None
             self.run = run
@@ -230,21 +254,38 @@ class Conformance:
                     self.selected,
                     expectations_file=self.expectations_file,
                 )
+                self.log.target(run.driver.describe() if run.driver else {})
         return self.run
 
     def record(self, result: CheckResult) -> None:
+        from conformance.results import expectation_for
+
         if self.log is not None:
-            self.log.check(result, self.expectations.get(result.check.id))
+            self.log.check(
+                result, expectation_for(self.expectations, result.target, result.check.id)
+            )
         if result.outcome.value == "warning":
             self.warnings.append((result.check.id, result.reason))
 
     def close(self) -> None:
         if self.log is not None:
+            run, driver = self.run, self.driver
+            if run is not None and driver is not None and run.measurements is not None:
+                self.log.measured(
+                    run.name,
+                    declared=run.declared,
+                    sources=driver.policy_sources(),
+                    measured=run.measurements.measured(),
+                    real_time=driver.clock is None,
+                )
             self.log.end()
             self.log = None
-        if self.target is not None:
-            self.target.close()
-            self.target = None
+        if self.driver is not None:
+            self.driver.close()
+            self.driver = None
+        if self.workdir is not None:
+            self.workdir.cleanup()
+            self.workdir = None
 
 
 def plan_marker(plan: str) -> str:

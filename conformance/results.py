@@ -30,10 +30,24 @@ class Expectation:
     check_id: str
     outcome: str
     comment: str
+    #: The target it is about (``twofa targets`` names), or None for every target.
+    target: str | None = None
 
 
 #: The fields of one expectations entry.
-EXPECTATION_FIELDS: Final = ("check", "outcome", "comment")
+EXPECTATION_FIELDS: Final = ("check", "outcome", "comment", "target")
+
+
+def expectation_key(target: str | None, check_id: str) -> str:
+    """Where an expectation is filed: ``TARGET::CHECK`` for one target, ``CHECK`` for all."""
+    return f"{target}::{check_id}" if target else check_id
+
+
+def expectation_for(
+    expectations: dict[str, Expectation], target: str, check_id: str
+) -> Expectation | None:
+    """The expectation about ``check_id`` on ``target``: its own entry first, else a general one."""
+    return expectations.get(expectation_key(target, check_id)) or expectations.get(check_id)
 
 
 def _one_line(text: object) -> str:
@@ -43,9 +57,11 @@ def _one_line(text: object) -> str:
 def load_expectations(
     path: Path, known_checks: Collection[str] | None = None
 ) -> dict[str, Expectation]:
-    """Read an expectations file: a YAML list of ``{check, outcome, comment}`` entries.
+    """Read an expectations file: a YAML list of ``{check, outcome, comment[, target]}`` entries.
 
-    ``outcome`` defaults to ``failed``. The comment is mandatory: an expected
+    ``outcome`` defaults to ``failed``. ``target`` narrows an entry to one target
+    (a name ``twofa targets`` lists, a URL): a team records there what it has
+    chosen to accept of a peer. The comment is mandatory: an expected
     failure nobody can explain is a bug. With ``known_checks``, an entry for a
     check that does not exist is refused (a typo would otherwise hide a
     failure). Every problem is one line naming the file and the entry.
@@ -89,10 +105,12 @@ def load_expectations(
             )
         if known_checks is not None and check_id not in known_checks:
             raise ExpectationsError(f"{where}: no such check (see 'twofa run --list')")
-        if check_id in first_entry:
-            raise ExpectationsError(
-                f"{where}: listed twice (first in entry {first_entry[check_id]})"
-            )
+        target = entry.get("target")
+        if target is not None and (not isinstance(target, str) or not target.strip()):
+            raise ExpectationsError(f"{where}: 'target' must be a target's name")
+        key = expectation_key(target, check_id)
+        if key in first_entry:
+            raise ExpectationsError(f"{where}: listed twice (first in entry {first_entry[key]})")
         comment = entry.get("comment")
         if not isinstance(comment, str) or not comment.strip():
             raise ExpectationsError(f"{where}: needs a comment saying why this outcome is expected")
@@ -101,8 +119,8 @@ def load_expectations(
             raise ExpectationsError(
                 f"{where}: unknown outcome {_one_line(outcome)!r} (one of {', '.join(outcomes)})"
             )
-        first_entry[check_id] = index
-        found[check_id] = Expectation(check_id, outcome, comment.strip())
+        first_entry[key] = index
+        found[key] = Expectation(check_id, outcome, comment.strip(), target)
     return found
 
 
@@ -176,6 +194,8 @@ class ResultLog:
         self._file: IO[str] = path.open("w", encoding="utf-8")
         self.counts: Counter[str] = Counter()
         self.unexpected: list[str] = []
+        #: More than one target: checks are named ``TARGET::CHECK`` in ``unexpected``.
+        self.several_targets = False
 
     def _write(self, record: dict[str, Any]) -> None:
         self._file.write(json.dumps(record, default=str) + "\n")
@@ -192,9 +212,12 @@ class ResultLog:
         run_id: str | None = None,
         policy: dict[str, Any] | None = None,
         seed: dict[str, Any] | None = None,
+        targets: list[dict[str, Any]] | None = None,
     ) -> None:
         """Write the run record: what ran, against what, from which harness (provenance)."""
         commit, dirty = harness_commit()
+        targets = targets if targets is not None else [target]
+        self.several_targets = len(targets) > 1
         self._write(
             {
                 "record": "run",
@@ -207,6 +230,7 @@ class ResultLog:
                 "command": command,
                 "started_at": time.time(),
                 "target": target,
+                "targets": targets,
                 "policy": policy,
                 "seed": None if seed is None else redacted(seed),
                 "plans": plans,
@@ -215,14 +239,41 @@ class ResultLog:
             }
         )
 
+    def target(self, described: dict[str, Any]) -> None:
+        """A target started (or could not be): its description, before its checks."""
+        self._write({"record": "target", **redacted(described)})
+
+    def measured(
+        self,
+        target: str,
+        *,
+        declared: dict[str, Any] | None,
+        sources: dict[str, str],
+        measured: dict[str, Any] | None,
+        real_time: bool,
+    ) -> None:
+        """What the target's configuration declares beside what its checks measured."""
+        self._write(
+            {
+                "record": "measured",
+                "target": target,
+                "real_time": real_time,
+                "declared": declared,
+                "sources": sources,
+                "measured": measured,
+            }
+        )
+
     def check(self, result: CheckResult, expected: Expectation | None) -> None:
         spec = result.check
         self.counts[result.outcome.value] += 1
         if is_unexpected(result, expected):
-            self.unexpected.append(spec.id)
+            key = f"{result.target}::{spec.id}" if self.several_targets else spec.id
+            self.unexpected.append(key)
         self._write(
             {
                 "record": "check",
+                "target": result.target or None,
                 "id": spec.id,
                 "title": spec.title,
                 "plan": spec.plan,

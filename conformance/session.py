@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any, Final
 
 from conformance.checks import CheckContext, HarnessError, Step
+from conformance.drivers.seam import Capability, Driver
 from conformance.http import Exchange, HttpClient
+from conformance.measured import MeasuredTarget
 from conformance.target import Harness, Target
 from simulators.clock import Clock, ManualClock, SkewedClock
 from simulators.device import Account, AuthenticatorDevice, ProvisioningRefused
@@ -78,17 +80,74 @@ def check_seed(
 
 
 class RunContext:
-    """What every check of one run shares."""
+    """What every check of one run against one target shares.
 
-    def __init__(self, target: Target) -> None:
-        self.target = target
-        self.http: HttpClient = target.http
+    The flow checks speak the v1 contract through ``target`` (with its harness
+    endpoints); the verifier checks go through ``driver``, the target seam, and
+    share its measurements (``measured``). A target without the v1 contract has
+    no ``target``; the checks that need it are not applicable there.
+    """
+
+    def __init__(self, target: Target | None, *, driver: Driver | None = None) -> None:
+        self._target = target
+        self.driver = driver
         #: Mirror of the server's harness clock: devices read it (through skew).
         self.clock = ManualClock(BASE_TIME)
         self._policy: dict[str, Any] | None = None
+        self._measured: MeasuredTarget | None = None
         #: The run folder (the result log's folder), set by the runner: checks write their
         #: attachments (screenshots) under it, with paths relative to it. None: keep no files.
         self.output_dir: Path | None = None
+
+    @property
+    def target(self) -> Target:
+        """The v1-contract target (the product flow)."""
+        if self._target is None:
+            raise HarnessError("this check needs the v1 contract's product flow")
+        return self._target
+
+    @property
+    def http(self) -> HttpClient:
+        return self.target.http
+
+    @property
+    def name(self) -> str:
+        """The target's name in the report."""
+        if self.driver is not None:
+            return self.driver.name
+        return "embedded" if self.target.kind == "embedded" else self.target.base_url
+
+    @property
+    def capabilities(self) -> frozenset[Capability]:
+        if self.driver is not None:
+            return self.driver.capabilities
+        return frozenset({Capability.FLOW}) if self._target is not None else frozenset()
+
+    @property
+    def has_harness(self) -> bool:
+        """Whether the v1 target has the /__harness__ endpoints (seeds, mailbox, clock)."""
+        return self._target is not None and self._target.harness is not None
+
+    @property
+    def verifier(self) -> Driver:
+        """The target's driver: the verifier checks' way in."""
+        if self.driver is None:
+            raise HarnessError("this check needs a target driver (the verifier capability)")
+        return self.driver
+
+    @property
+    def measured(self) -> MeasuredTarget:
+        """The target's measurements, shared by the checks that judge them."""
+        if self.driver is None:
+            raise HarnessError("this check needs a target driver (the verifier capability)")
+        if self._measured is None:
+            self._measured = MeasuredTarget(self.driver, self.declared)
+        return self._measured
+
+    @property
+    def measurements(self) -> MeasuredTarget | None:
+        """The measurements taken so far, if any (for the result log)."""
+        return self._measured
 
     @property
     def harness(self) -> Harness:
@@ -98,11 +157,21 @@ class RunContext:
         return harness
 
     @property
+    def declared(self) -> dict[str, Any] | None:
+        """The target's declared policy, or None when it declares none."""
+        if self.driver is not None:
+            return self.driver.declared_policy()
+        return self.policy if self.has_harness else None
+
+    @property
     def policy(self) -> dict[str, Any]:
-        """The target's declared policy (empty without harness endpoints)."""
+        """The v1 target's declared policy (empty without harness endpoints)."""
         if self._policy is None:
-            harness = self.target.harness
-            self._policy = harness.policy() if harness else {}
+            if self.driver is not None and self._target is None:
+                self._policy = self.driver.declared_policy() or {}
+            else:
+                harness = self.target.harness
+                self._policy = harness.policy() if harness else {}
         return self._policy
 
     @property
@@ -275,6 +344,15 @@ class Agent:
         if not step.expect_status(self.sign_in(), 200):
             return False
         return step.expect_status(self.submit_otp(device.code_now()), 200)
+
+
+def run_context_for(driver: Driver) -> RunContext:
+    """The run context of a driver's target (the reference driver keeps its own)."""
+    existing = getattr(driver, "run", None)
+    if isinstance(existing, RunContext):
+        existing.driver = driver
+        return existing
+    return RunContext(driver.flow, driver=driver)
 
 
 def start_with_enrolled_agent(

@@ -43,6 +43,7 @@ SHIPPED: Final[dict[str, str]] = {
 ALIASES: Final = {"reference": "embedded"}
 
 _URL: Final = re.compile(r"^https?://", re.IGNORECASE)
+_MODULE_CLASS: Final = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
 
 class TargetSpecError(ValueError):
@@ -139,7 +140,7 @@ def parse_target(text: str) -> TargetSpec:
                 f"(use --target {canonical})"
             )
         return TargetSpec(text, driver, url.rstrip("/"))
-    if text.endswith(".py") or ".py:" in text or (":" in text and "/" not in text):
+    if text.endswith(".py") or ".py:" in text or _MODULE_CLASS.match(text):
         return TargetSpec(text, load_driver(text))
     canonical = ALIASES.get(text, text)
     if canonical not in SHIPPED:
@@ -150,7 +151,7 @@ def parse_target(text: str) -> TargetSpec:
 def _unknown(name: str) -> str:
     names = ", ".join(SHIPPED)
     return (
-        f"unknown target {name!r}: give one of {names}, a URL, NAME+URL, "
+        f"unknown target {name!r}: give one of {names}, a URL (http://HOST:PORT), NAME+URL, "
         "or FILE.py[:CLASS] (see 'twofa targets')"
     )
 

@@ -9,7 +9,12 @@ Two ways, per ``shared/reference/peers-setup.md``:
   tag of its own after the time (``#17``): writing the same time twice would
   otherwise keep the old base running. The file is written before the process
   starts (an unparsable file breaks its ``sleep`` calls).
-- one command: ``faketime @EPOCH CMD`` (``faketime_command``).
+- one command: libfaketime preloaded with ``FAKETIME="@YYYY-MM-DD hh:mm:ss"``
+  (``faked_environment``), which is what the ``faketime`` wrapper sets, without
+  the wrapper: it leaves a semaphore and a shared-memory file in ``/dev/shm``
+  per call when killed, and a stale one whose pid comes round again makes a
+  later call fail ("The faketime wrapper only works on platforms that support
+  the sem_open() system call").
 
 CPython under libfaketime cannot go past about 2262 (``_PyTime_t`` overflows),
 so a Python peer's clock stops at ``PYTHON_MAX_TIME``.
@@ -21,8 +26,8 @@ import glob
 import itertools
 import math
 import os
-import shutil
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
@@ -42,16 +47,28 @@ def libfaketime() -> str | None:
     return found[0] if found else None
 
 
-def faketime_binary() -> str | None:
-    return shutil.which("faketime")
+def faked_environment(unix_time: float) -> tuple[dict[str, str], list[str]]:
+    """The environment of one command whose clock starts at ``unix_time`` (whole seconds).
+
+    Returns the whole environment and how evidence shows the faked part.
+    """
+    library = libfaketime()
+    if library is None:
+        raise DriverError("libfaketime is not installed: run 'make peers'")
+    stamp = _stamp(unix_time)
+    faked = {
+        "LD_PRELOAD": library,
+        "FAKETIME": f"@{stamp}",
+        # libfaketime reads the stamp in local time.
+        "TZ": "UTC",
+        "DONT_FAKE_MONOTONIC": "1",
+    }
+    shown = [f'FAKETIME="@{stamp}"', f"LD_PRELOAD={Path(library).name}"]
+    return {**os.environ, **faked}, shown
 
 
-def faketime_command(unix_time: float, command: list[str]) -> list[str]:
-    """``command`` run with its clock starting at ``unix_time`` (whole seconds)."""
-    binary = faketime_binary()
-    if binary is None:
-        raise DriverError("faketime is not installed: run 'make peers'")
-    return [binary, f"@{math.floor(unix_time)}", *command]
+def _stamp(unix_time: float) -> str:
+    return datetime.fromtimestamp(math.floor(unix_time), UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 class FaketimeFileClock(ServerClock):
@@ -59,13 +76,24 @@ class FaketimeFileClock(ServerClock):
 
     runs = True
 
-    def __init__(self, path: Path, start: float, *, max_time: float = PYTHON_MAX_TIME) -> None:
+    def __init__(
+        self,
+        path: Path,
+        start: float,
+        *,
+        max_time: float = PYTHON_MAX_TIME,
+        settle: Callable[[], None] | None = None,
+    ) -> None:
         library = libfaketime()
         if library is None:
             raise DriverError("libfaketime is not installed: run 'make peers'")
         self.library = library
         self.path = path
         self.max_time = max_time
+        #: Called after each move, once the peer runs: libfaketime's first reading after
+        #: a move can come back ~20 µs before the written time (in the previous step at
+        #: phase 0), so a driver sets this to a cheap request that takes that reading.
+        self.settle = settle
         self._tags = itertools.count(1)
         self._base = 0.0
         self._set_at = 0.0
@@ -89,12 +117,14 @@ class FaketimeFileClock(ServerClock):
                 f"(libfaketime and CPython stop at {self.max_time:.0f})"
             )
         whole = math.floor(unix_time)
-        stamp = datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        stamp = _stamp(whole)
         temporary = self.path.with_name(self.path.name + ".new")
         temporary.write_text(f"@{stamp} #{next(self._tags)}\n", encoding="ascii")
         # Atomic: the peer never reads a half-written file.
         os.replace(temporary, self.path)
         self._base, self._set_at = float(whole), time.monotonic()
+        if self.settle is not None:
+            self.settle()
 
     def now(self) -> float:
         return self._base + (time.monotonic() - self._set_at)

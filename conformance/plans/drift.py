@@ -1,69 +1,47 @@
-"""Drift tracking: a device whose clock runs off, step by step (checklist §3, RFC 6238 §6)."""
+"""Drift tracking: a device whose clock runs off, step by step (checklist §3, RFC 6238 §6).
+
+The measurement (``conformance.measure.measure_drift``) walks one credential's
+device away from the server's time one step per login, ahead when the measured
+window accepts a future step (else behind), and stops at the first refusal or
+``DRIFT_BUDGET_STEPS`` past the window's edge.
+"""
 
 from __future__ import annotations
 
-from conformance.checks import CheckContext, OnFailure, check
-from conformance.session import Agent, start_with_enrolled_agent
-from simulators.device import Account
+from conformance.checks import CheckContext, check
+from conformance.drivers.seam import Capability
+from conformance.measure import DriftMeasurement
+from conformance.plans.window import duration
 
 
-def declared_drift(ctx: CheckContext) -> tuple[int, int]:
-    """(direction, window steps that way); not applicable when no drift is tracked.
-
-    The device drifts ahead when the declared window accepts a future step, else behind.
-    """
-    policy = ctx.run.policy
-    drift = policy.get("drift", {})
-    if not drift.get("tracking"):
-        ctx.not_applicable("the target declares no drift tracking")
-    max_steps = int(drift.get("max_steps", 0))
-    if max_steps < 1:
-        ctx.not_applicable("the target declares drift tracking of at most 0 steps")
-    window = policy.get("window", {})
-    forward, back = int(window.get("forward", 0)), int(window.get("back", 0))
-    if forward < 1 and back < 1:
-        ctx.not_applicable("the declared window accepts no step but the current one")
-    return (1, forward) if forward >= 1 else (-1, back)
+def declared_drift(ctx: CheckContext) -> tuple[bool, int | None] | None:
+    """(tracking, max_steps) as the target declares them, or None when it declares no drift."""
+    drift = (ctx.run.declared or {}).get("drift")
+    if not isinstance(drift, dict) or not isinstance(drift.get("tracking"), bool):
+        return None
+    max_steps = drift.get("max_steps")
+    return bool(drift["tracking"]), max_steps if isinstance(max_steps, int) else None
 
 
-def log_in_skewed(
-    ctx: CheckContext,
-    agent: Agent,
-    account: Account,
-    steps_off: int,
-    title: str,
-    *,
-    refusal: str | None = None,
-) -> bool:
-    """Move two steps on, then log in with a device ``steps_off`` steps off; True if accepted.
-
-    Moving on keeps every code on a step after the last accepted one (replay rule).
-    With ``refusal``, a refusal fails the check with that sentence.
-    """
-    run = ctx.run
-    run.advance(2 * account.period)
-    now = run.clock.now()
-    skew = steps_off * account.period
-    code = account.code_at(now + skew)
-    accepted = False
-    on_failure: OnFailure = "stop" if refusal else "continue"
-    with ctx.step(title, ("WIN-04", "WIN-05"), on_failure=on_failure) as step:
+def _walk(ctx: CheckContext, drift: DriftMeasurement) -> None:
+    side = "ahead" if drift.direction == 1 else "behind"
+    with ctx.step(
+        f"Walk a device's clock {side}, one step per login",
+        ("WIN-04", "WIN-05"),
+        on_failure="continue",
+    ) as step:
         step.evidence(
-            skew_seconds=skew,
-            server_time=now,
-            device_time=now + skew,
-            step=account.step_at(now + skew),
-            offset=steps_off,
-            code=code,
+            edge=drift.edge,
+            walk=[s.as_dict() for s in drift.walk],
+            reached=drift.reached,
+            budget_steps=drift.edge + drift.budget,
         )
-        if not step.expect_status(agent.sign_in(), 200):
-            step.stop()
-        answer = step.exchange(agent.submit_otp(code))
-        accepted = answer.status == 200
-        step.note(f"answered {answer.describe()}")
-        if refusal and not accepted:
-            step.fail(f"{refusal} (answered {answer.describe()})")
-    return accepted
+        if drift.walk:
+            step.answer(drift.walk[-1].answer)
+        step.note(
+            f"followed the device to {drift.reached} step(s) {side}; the window's edge is "
+            f"{drift.edge}"
+        )
 
 
 @check(
@@ -71,67 +49,73 @@ def log_in_skewed(
     "Follow a device whose clock drifts one step past the window",
     plan="drift",
     requirements=("WIN-05", "WIN-04"),
+    needs=(Capability.VERIFIER, Capability.DECLARED_POLICY),
 )
 def device_ahead_is_tracked(ctx: CheckContext) -> None:
-    """A device at the edge of the declared window (one step ahead with the default
-    policy) is accepted and its drift recorded; when its clock runs one step further
-    it is still accepted, because the window is centred on the recorded drift.
-    Needs the harness clock; a device behind is used when the window looks back only."""
-    direction, edge = declared_drift(ctx)
-    agent, _, account = start_with_enrolled_agent(ctx)
-    side = "ahead" if direction > 0 else "behind"
-    log_in_skewed(
-        ctx,
-        agent,
-        account,
-        direction * edge,
-        f"Log in {edge} step(s) {side}: the edge of the declared window",
-        refusal=f"a device {edge} step(s) {side}, inside the window, was refused",
-    )
-    log_in_skewed(
-        ctx,
-        agent,
-        account,
-        direction * (edge + 1),
-        f"Log in {edge + 1} step(s) {side}: past the window, inside the tracked drift",
-        refusal=f"a device that drifted to {edge + 1} step(s) {side} was refused: the "
-        "recorded drift did not move the window",
-    )
-    log_in_skewed(
-        ctx,
-        agent,
-        account,
-        direction * (edge + 1),
-        f"Log in again {edge + 1} step(s) {side}",
-        refusal="the drifted device was refused at its next login",
-    )
+    """A target that declares drift tracking follows a device at the edge of its
+    window one step further: the recorded drift moves the window (RFC 6238 §6).
+    Measured ≠ declared fails. Not applicable where no tracking is declared."""
+    declared = declared_drift(ctx)
+    if declared is None or not declared[0]:
+        ctx.not_applicable("the target declares no drift tracking")
+    drift = ctx.run.measured.drift()
+    if drift.direction is None:
+        ctx.not_applicable("the measured window accepts no step but the current one")
+    _walk(ctx, drift)
+    with ctx.step("The device was followed past the window's edge", ("WIN-05",)) as step:
+        step.expect(
+            drift.tracking,
+            f"the target declares drift tracking, but a device {drift.edge + 1} step(s) off "
+            "was refused after logins at the window's edge",
+        )
 
 
 @check(
     "drift-tracking-is-bounded",
-    "Stop following a drifting device at the declared limit",
+    "Stop following a drifting device at a limit (the declared one, when declared)",
     plan="drift",
     requirements=("WIN-04", "WIN-05", "WIN-06", "WIN-07"),
+    needs=(Capability.VERIFIER,),
 )
 def tracking_is_bounded(ctx: CheckContext) -> None:
-    """Walk a device's clock away one step per login: tracking may follow it up to
-    the declared ``max_steps`` plus the window, never further (a larger drift needs
-    an explicit resynchronisation, WIN-06). Needs the harness clock."""
-    direction, edge = declared_drift(ctx)
-    limit = int(ctx.run.policy["drift"]["max_steps"]) + edge
-    agent, _, account = start_with_enrolled_agent(ctx)
-    side = "ahead" if direction > 0 else "behind"
-    reached = 0
-    for steps_off in range(1, limit + 3):
-        title = f"Log in {steps_off} step(s) {side}"
-        if not log_in_skewed(ctx, agent, account, direction * steps_off, title):
-            break
-        reached = steps_off
-    with ctx.step("The walk stopped within the declared limit", ("WIN-04", "WIN-06")) as step:
-        step.evidence(reached_steps=reached, declared_limit_steps=limit)
-        step.note(f"followed the device to {reached} step(s) {side}; declared limit {limit}")
-        step.expect(
-            reached <= limit,
-            f"the server followed the device to {reached} step(s) {side}, beyond the "
-            f"declared max_steps + window ({limit})",
+    """Walk a device's clock away one step per login. Tracking may follow it up to
+    the declared ``max_steps`` plus the window, never further; a target that declares
+    no tracking must not follow it past the window (measured ≠ declared fails). A
+    target that declares nothing and follows the device without a limit departs from
+    RFC 6238 §6's RECOMMENDED limit: a warning."""
+    drift = ctx.run.measured.drift()
+    if drift.direction is None:
+        ctx.not_applicable("the measured window accepts no step but the current one")
+    declared = declared_drift(ctx)
+    _walk(ctx, drift)
+    side = "ahead" if drift.direction == 1 else "behind"
+    period = ctx.run.measured.parameters.period
+    with ctx.step("The walk stopped within the limit", ("WIN-04", "WIN-06")) as step:
+        step.evidence(
+            reached_steps=drift.reached,
+            bounded_steps=drift.bounded_steps,
+            declared=None
+            if declared is None
+            else {"tracking": declared[0], "max_steps": declared[1]},
         )
+        if declared is not None and declared[0] and declared[1] is not None:
+            limit = declared[1] + drift.edge
+            step.expect(
+                drift.reached <= limit,
+                f"the server followed the device to {drift.reached} step(s) {side}, beyond the "
+                f"declared max_steps + window ({limit})",
+            )
+        elif declared is not None and not declared[0]:
+            step.expect(
+                not drift.tracking,
+                f"the target declares no drift tracking, but followed the device to "
+                f"{drift.reached} step(s) {side}",
+            )
+        elif drift.bounded_steps is None:
+            step.warn(
+                f"the server followed a drifting device {drift.reached} steps {side} and "
+                f"had not stopped: a phone whose clock is {duration(drift.reached * period)} off "
+                "still logs in (RFC 6238 §6 recommends a limit)"
+            )
+        else:
+            step.note(f"tracking stops at {drift.bounded_steps} step(s) {side}")

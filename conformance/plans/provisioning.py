@@ -8,6 +8,7 @@ import re
 from typing import Final
 
 from conformance.checks import CheckContext, Step, check
+from conformance.drivers.seam import Capability
 from conformance.qr import QrDecodeError, decode_qr_png
 from conformance.session import V5_AGENT, Agent, check_seed
 from simulators.dialects import COLUMNS, SOURCES, lint_dialect
@@ -39,18 +40,35 @@ def uri_of(agent: Agent, step: Step) -> str:
     return uri
 
 
+def provisioned_uri(ctx: CheckContext) -> tuple[str, dict[str, object], str]:
+    """The otpauth URI a fresh credential came with, its other fields, and its label.
+
+    Not applicable where the target hands out no URI (the harness writes the secret).
+    """
+    prober = ctx.run.measured.prober
+    credential, _ = prober.fresh(10)
+    prober.drop(credential)
+    if credential.uri is None:
+        ctx.not_applicable(
+            "the target hands out no otpauth URI: the harness writes the secret, "
+            "as whoever sets a user up there does"
+        )
+    return credential.uri, credential.fields, credential.label
+
+
 @check(
     "provisioning-uri-lints-clean",
     "Hand out an otpauth URI that follows the Key Uri Format",
     plan="provisioning",
     requirements=("URI-01", "URI-02", "URI-03", "URI-04", "SEC-01", "SEC-02", "WIN-08"),
+    needs=(Capability.VERIFIER,),
 )
 def uri_lints_clean(ctx: CheckContext) -> None:
-    """Lint the URI of the device answer (``twofa lint-uri``): no error, and the label's
-    issuer, the issuer parameter and the answer's ``issuer`` field agree."""
-    agent = at_connect_device(ctx)
+    """Lint the URI a fresh credential is handed out with (``twofa lint-uri``): no error;
+    the label's issuer and the issuer parameter agree, and with the fields handed out
+    beside the URI (issuer, account) where the target gives them."""
+    uri, fields, _ = provisioned_uri(ctx)
     with ctx.step("Lint the otpauth URI", ("URI-01", "URI-03", "SEC-01", "WIN-08")) as step:
-        uri = uri_of(agent, step)
         findings = lint_uri(uri)
         step.evidence(
             uri_shape=re.sub(r"secret=[^&]*", "secret=<redacted>", uri),
@@ -65,22 +83,28 @@ def uri_lints_clean(ctx: CheckContext) -> None:
             parsed = parse_uri(uri)
         except OtpauthError as exc:
             step.stop(f"the URI cannot be read: {exc}")
-        info = agent.provisioning
         step.evidence(
             label_issuer=parsed.label_issuer,
             issuer_parameter=parsed.issuer_parameter,
-            issuer_field=info.get("issuer"),
+            issuer_field=fields.get("issuer"),
             account=parsed.account,
-            account_field=info.get("account"),
+            account_field=fields.get("account"),
         )
-        step.expect(
-            parsed.label_issuer == parsed.issuer_parameter == info.get("issuer"),
-            "the label's issuer, the issuer parameter and the issuer field differ",
-        )
-        step.expect(
-            parsed.account == info.get("account") == agent.email,
-            "the label's account differs from the account field or the agent's email",
-        )
+        if parsed.label_issuer is not None and parsed.issuer_parameter is not None:
+            step.expect(
+                parsed.label_issuer == parsed.issuer_parameter,
+                "the label's issuer and the issuer parameter differ",
+            )
+        if "issuer" in fields:
+            step.expect(
+                parsed.issuer == fields.get("issuer"),
+                "the URI's issuer differs from the issuer field handed out with it",
+            )
+        if "account" in fields:
+            step.expect(
+                parsed.account == fields.get("account"),
+                "the label's account differs from the account field handed out with it",
+            )
 
 
 #: Rules a producer cannot all satisfy, because other dialects ask the opposite; a URI
@@ -103,16 +127,16 @@ TRADE_OFFS: Final[dict[str, str]] = {
     "Hand out an otpauth URI that every dialect's rules accept",
     plan="provisioning",
     requirements=("URI-01", "URI-02", "URI-03", "URI-04", "URI-05", "URI-06", "URI-07"),
+    needs=(Capability.VERIFIER,),
 )
 def uri_dialects(ctx: CheckContext) -> None:
-    """Lint the URI of the device answer against each dialect in strict mode
+    """Lint the URI a fresh credential is handed out with against each dialect in strict mode
     (``twofa lint-uri --dialect all --strict``): no dialect may find an error (a URI its
     consumers must or should reject, or a MUST a producer breaks). The choices between
     contradicting dialects (``TRADE_OFFS``) are notes in the evidence; any other warning
     makes the check a warning."""
-    agent = at_connect_device(ctx)
+    uri, _, _ = provisioned_uri(ctx)
     with ctx.step("Read the otpauth URI", ("URI-01",)) as step:
-        uri = uri_of(agent, step)
         step.evidence(uri_shape=re.sub(r"secret=[^&]*", "secret=<redacted>", uri))
     for dialect, column in COLUMNS.items():
         with ctx.step(f"Lint the URI as {dialect} ({column})", ("URI-01", "URI-03")) as step:

@@ -1,37 +1,20 @@
-"""The measured acceptance window, compared with the declared one (checklist §3).
+"""The measured acceptance window (checklist §3), against the declaration and RFC 6238.
 
-Each sample is one code, for the step ``offset`` steps away from the server's
-current step, submitted at ``phase`` seconds into a step. Samples must not
-disturb each other, so the measurement keeps the state clean between them
-instead of resetting the server for each (a reset re-hashes passwords):
-
-- replay: every sample stands on a fresh step, further from the previous one
-  than any offset reaches, so no code of an earlier sample can be "older";
-- drift: after an accepted sample off the current step the server may have
-  recorded a drift; a login with the current step's code re-centres it
-  (and when the server refuses that, a reset and a new enrollment do);
-- throttling: a successful login clears the failure count, so one is made
-  before the failures in a row could reach the declared lock.
+The measurement (``conformance.measure.measure_window``) submits one code per
+sample, on a fresh credential each: the code of the step ``offset`` steps from
+the server's current step, at ``phase`` seconds into a step (the start, one
+second in, the middle and the last second). Offsets run from -N to +N, N the
+declared window + 2 (at least 3), growing while acceptance reaches near the
+edge. Without a clock the harness can move, one row of samples is taken at the
+server's real time, each away from a step boundary.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
 from conformance.checks import CheckContext, check
-from conformance.http import Exchange
-from conformance.session import V5_AGENT, Agent, RunContext, check_seed
-from simulators.device import Account, AuthenticatorDevice
-
-#: The window's sample extends this many steps beyond the declared window, each way.
-MARGIN_STEPS = 2
-MIN_REACH_STEPS = 3
-
-
-def phases_of(period: int) -> list[int]:
-    """Seconds into a step to sample at: its start, one second in, its middle, its end."""
-    return sorted({0, min(1, period - 1), period // 2, period - 1})
+from conformance.drivers.seam import Capability
+from conformance.measure import WindowMeasurement
+from conformance.measured import declared_window
 
 
 def deviations(
@@ -47,138 +30,49 @@ def deviations(
     return outside, inside
 
 
-class ProbeFailed(Exception):
-    """The target answered a call the measurement relies on wrongly (not a sample)."""
+def duration(seconds: float) -> str:
+    """Seconds in words: "90 seconds", "3 minutes", "2.5 hours"."""
+    if seconds < 120:
+        return f"{seconds:g} seconds"
+    if seconds < 7200:
+        return f"{seconds / 60:g} minutes"
+    return f"{seconds / 3600:g} hours"
 
 
-def _expect(exchange: Exchange, status: int) -> None:
-    if exchange.status != status:
-        raise ProbeFailed(
-            f"{exchange.method} {exchange.path} answered {exchange.describe()}, expected {status}"
-        )
-
-
-@dataclass
-class WindowProbe:
-    """One enrolled agent and the bookkeeping that keeps samples independent."""
-
-    run: RunContext
-    period: int
-    reach: int
-    max_failures: int
-    partial_ttl: float
-    agent: Agent = field(init=False)
-    device: AuthenticatorDevice = field(init=False)
-    account: Account = field(init=False)
-    step_index: int = 0
-    failures_in_a_row: int = 0
-    signed_in_at: float | None = None
-    resyncs: int = 0
-    resets: int = 0
-
-    def fresh(self) -> None:
-        """Reset the target and enroll the agent again (the slow way to a clean state)."""
-        run = self.run
-        run.fresh_start(check_seed(V5_AGENT))
-        self.agent, self.device = agent, device = run.agent(), run.device()
-        _expect(agent.sign_in(), 200)
-        _expect(agent.start_enrollment(), 202)
-        _expect(agent.verify_email(agent.latest_email_code()), 200)
-        _expect(agent.get_device(), 200)
-        account = agent.provision(device)
-        if account is None:
-            raise ProbeFailed("the RFC reference device refused the provisioning URI")
-        _expect(agent.confirm(device.code_now()), 200)
-        self.account = account
-        self.step_index = account.step_at(run.clock.now())
-        self.failures_in_a_row = 0
-        self.signed_in_at = None
-
-    def move_to(self, phase: int) -> float:
-        """The server clock to ``phase`` seconds into a step no earlier sample came near."""
-        self.step_index += 2 * self.reach + 2
-        now = float(self.step_index * self.period + phase)
-        self.run.set_time(now)
-        return now
-
-    def submit(self, code: str) -> Exchange:
-        """Submit a code from a partial session, signing in when none is alive."""
-        now = self.run.clock.now()
-        # Before the declared partial-token lifetime runs out (the clock jumps a lot).
-        stale = self.signed_in_at is None or now - self.signed_in_at > self.partial_ttl * 0.9
-        if self.agent.stage != "verify_otp" or stale:
-            signed = self._sign_in(now)
-            if signed is not None:
-                return signed
-        answer = self.agent.submit_otp(code)
-        if answer.error_code == "unauthenticated":
-            # The partial token ended after all: sign in again rather than count a refusal.
-            signed = self._sign_in(now)
-            answer = signed if signed is not None else self.agent.submit_otp(code)
-        if answer.status == 200:
-            self.failures_in_a_row = 0
-            self.signed_in_at = None
-        else:
-            self.failures_in_a_row += 1
-        return answer
-
-    def _sign_in(self, now: float) -> Exchange | None:
-        """A new partial session; the answer instead when sign-in is locked (423)."""
-        signed = self.agent.sign_in()
-        if signed.status == 423:
-            return signed  # the declared "sign-in while locked": a lock all the same
-        _expect(signed, 200)
-        self.signed_in_at = now
-        return None
-
-    def resync(self) -> None:
-        """Log in with the current step's code (clears failures and drift), else start over."""
-        self.resyncs += 1
-        now = self.move_to(self.period // 2)
-        if self.submit(self.account.code_at(now)).status != 200:
-            self.resets += 1
-            self.fresh()
-
-    def unambiguous(self, phase: int, offset: int) -> tuple[float, str]:
-        """A fresh step where the sample's code is no other sampled step's code.
-
-        Six digits collide about once in a million pairs: a code shared with an
-        accepted step would read as acceptance of this offset.
-        """
-        while True:
-            now = self.move_to(phase)
-            codes = [
-                self.account.code_at(now + k * self.period)
-                for k in range(-self.reach, self.reach + 1)
+def _rows(ctx: CheckContext, window: WindowMeasurement, declared: tuple[int, int] | None) -> None:
+    """One step per phase: the accepted offsets, and what differs from ``declared``."""
+    labels = window.phase_labels()
+    for row, label in enumerate(labels):
+        where = "in real time" if window.real_time else f"at {label} s into a step"
+        title = f"Offsets {window.offsets[0]:+d}..{window.offsets[-1]:+d} {where}"
+        with ctx.step(title, ("WIN-01", "WIN-02", "WIN-04"), on_failure="continue") as step:
+            accepted = window.rows[row]
+            samples = [
+                s.as_dict()
+                for s in window.samples[row * len(window.offsets) :][: len(window.offsets)]
             ]
-            code = codes[offset + self.reach]
-            if codes.count(code) == 1:
-                return now, code
+            step.evidence(samples=samples)
+            shown = ", ".join(f"{o:+d}" for o in window.accepted_offsets(row))
+            step.note(f"accepted offsets: {shown or 'none'}")
+            if 0 not in window.accepted_offsets(row):
+                step.fail(f"{where} the current step's own code was refused")
+            if declared is not None:
+                outside, inside = deviations(window.offsets, accepted, *declared)
+                if outside:
+                    step.fail(f"{where} accepted {_list(outside)} outside the declared window")
+                if inside:
+                    step.fail(f"{where} refused {_list(inside)} inside the declared window")
+            odd = sorted({s["answer"] for s in samples if s["answer"].startswith("error")})
+            if odd:
+                step.fail(f"{where} some samples made the target fail: {', '.join(odd)}")
 
-    def sample(self, phase: int, offset: int) -> dict[str, Any]:
-        """Submit the code ``offset`` steps away at ``phase``; the answer, as evidence."""
-        if self.failures_in_a_row >= self.max_failures - 1:
-            self.resync()
-        now, code = self.unambiguous(phase, offset)
-        answer = self.submit(code)
-        if answer.status == 423:
-            # The harness ran into the lock after all: start clean and sample once more.
-            self.resets += 1
-            self.fresh()
-            now, code = self.unambiguous(phase, offset)
-            answer = self.submit(code)
-        accepted, step = answer.status == 200, self.step_index + offset
-        if accepted and offset != 0:
-            self.resync()
-        return {
-            "phase": phase,
-            "offset": offset,
-            "server_time": now,
-            "step": step,
-            "code": code,
-            "answer": answer.describe(),
-            "accepted": accepted,
-        }
+
+def _chart(ctx: CheckContext, window: WindowMeasurement, declared: tuple[int, int] | None) -> None:
+    ctx.chart(
+        "window",
+        "Measured acceptance window" + (" (real time)" if window.real_time else ""),
+        window.chart(None if declared is None else {"back": declared[0], "forward": declared[1]}),
+    )
 
 
 @check(
@@ -186,79 +80,54 @@ class WindowProbe:
     "Accept exactly the declared window of time steps, at every phase of a step",
     plan="window",
     requirements=("WIN-01", "WIN-02", "WIN-04", "WIN-07"),
+    needs=(Capability.VERIFIER, Capability.DECLARED_POLICY),
 )
 def measured_matches_declared(ctx: CheckContext) -> None:
-    """Measure acceptance at offsets -N..+N steps (N = the declared window + 2, at
-    least 3) at the start, second 1, middle and last second of a step, and compare
+    """Measure acceptance at offsets -N..+N steps at four phases of a step and compare
     with the declared ``window`` (back, forward). A code accepted outside the
-    declaration and a code refused inside it both fail; the chart shows both."""
+    declaration and a code refused inside it both fail (NIST's defined lifetime,
+    WIN-07: measured ≠ declared); the chart shows both."""
     run = ctx.run
-    policy = run.policy
     with ctx.step("Read the declared window", ("WIN-07",)) as step:
-        window = policy.get("window")
-        if not isinstance(window, dict):
-            step.stop("the target declares no window in /__harness__/policy")
-        back, forward = int(window.get("back", -1)), int(window.get("forward", -1))
-        if back < 0 or forward < 0:
-            step.stop(f"the declared window {window} has no back and forward step counts")
-        _, _, period = run.totp_parameters
-        reach = max(back, forward, MIN_REACH_STEPS - MARGIN_STEPS) + MARGIN_STEPS
-        offsets = list(range(-reach, reach + 1))
-        phases = phases_of(period)
-        step.evidence(declared={"back": back, "forward": forward}, period=period, offsets=offsets)
-        step.note(f"declared back {back}, forward {forward}; period {period} s")
-    throttle = policy.get("throttle", {})
-    sessions = policy.get("sessions", {})
-    probe = WindowProbe(
-        run,
-        period=period,
-        reach=reach,
-        max_failures=max(2, int(throttle.get("max_failures", 3))),
-        partial_ttl=float(sessions.get("partial_token_ttl_seconds", 300)),
-    )
-    with ctx.step("Enroll an agent with the RFC reference device", ("URI-09",)) as step:
-        try:
-            probe.fresh()
-        except ProbeFailed as exc:
-            step.stop(str(exc))
-    by_phase: list[list[bool]] = []
-    broken = False
-    for phase in phases:
-        title = f"Offsets {offsets[0]:+d}..{offsets[-1]:+d} at {phase} s into a step"
-        with ctx.step(title, on_failure="continue") as step:
-            try:
-                samples = [probe.sample(phase, offset) for offset in offsets]
-            except ProbeFailed as exc:
-                broken = True
-                step.stop(f"the measurement could not go on: {exc}")
-            accepted = [s["accepted"] for s in samples]
-            by_phase.append(accepted)
-            step.evidence(samples=samples)
-            outside, inside = deviations(offsets, accepted, back, forward)
-            shown = ", ".join(f"{o:+d}" for o, ok in zip(offsets, accepted, strict=True) if ok)
-            step.note(f"accepted offsets: {shown or 'none'}")
-            if outside:
-                step.fail(f"at {phase} s accepted {_list(outside)} outside the declared window")
-            if inside:
-                step.fail(f"at {phase} s refused {_list(inside)} inside the declared window")
-            odd = sorted({s["answer"] for s in samples if s["answer"][:3] not in ("200", "401")})
-            if odd:
-                step.fail(f"at {phase} s some samples answered {', '.join(odd)}")
-        if broken:
-            break
-    ctx.steps[-1].evidence.update(resyncs=probe.resyncs, resets=probe.resets)
-    if by_phase:
-        ctx.chart(
-            "window",
-            "Measured acceptance window",
-            {
-                "offsets": offsets,
-                "accepted": [any(column) for column in zip(*by_phase, strict=True)],
-                "phases": phases[: len(by_phase)],
-                "accepted_by_phase": by_phase,
-                "declared": {"back": back, "forward": forward},
-            },
+        declared = declared_window(run.declared)
+        if declared is None:
+            ctx.not_applicable("the target declares no window (back and forward steps)")
+        step.evidence(declared={"back": declared[0], "forward": declared[1]})
+        step.note(f"declared back {declared[0]}, forward {declared[1]}")
+    window = run.measured.window()
+    _rows(ctx, window, declared)
+    _chart(ctx, window, declared)
+
+
+@check(
+    "window-at-most-one-step-back",
+    "Accept at most one time step back (RFC 6238 §5.2)",
+    plan="window",
+    requirements=("WIN-02", "WIN-04", "WIN-09"),
+    severity="warning",
+    needs=(Capability.VERIFIER,),
+)
+def at_most_one_step_back(ctx: CheckContext) -> None:
+    """RFC 6238 §5.2 RECOMMENDs "at most one time step" of network delay: a wider
+    window back keeps each code valid after it leaves the app's screen. A
+    SHOULD, so a wider window is a warning that says for how long."""
+    window = ctx.run.measured.window()
+    declared = declared_window(ctx.run.declared)
+    with ctx.step("The measured window looks back at most one step", ("WIN-02",)) as step:
+        period = window.period
+        step.evidence(
+            back=window.back, forward=window.forward, period=period, measured=window.measured()
         )
+        step.note(f"measured back {window.back}, forward {window.forward} steps of {period} s")
+        if window.back > 1:
+            step.warn(
+                f"{window.back} steps back are accepted: a code stays valid for "
+                f"{duration(window.back * period)} after it leaves the screen "
+                "(RFC 6238 recommends at most one step)"
+            )
+    if declared is None:
+        # Otherwise window-measured-matches-declared draws it, with the declaration.
+        _chart(ctx, window, declared)
 
 
 def _list(offsets: list[int]) -> str:

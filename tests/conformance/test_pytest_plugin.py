@@ -68,7 +68,7 @@ def test_without_the_option_nothing_is_collected_or_imported(project: pytest.Pyt
     ("args", "message"),
     [
         (("--twofa-plan", "replay"), "*--twofa-plan needs --twofa-target*"),
-        (("--twofa-target", "localhost:5000"), "*'embedded' or an http(s) URL*"),
+        (("--twofa-target", "localhost:5000"), "*unknown target 'localhost:5000'*"),
         (("--twofa-target", "embedded", "--twofa-plan", "nope"), "*unknown plan or check: nope*"),
         (
             ("--twofa-target", "http://127.0.0.1:9", "--twofa-policy", "p.yaml"),
@@ -166,9 +166,9 @@ def test_a_check_fails_against_its_mutant_with_step_and_requirements(
     result.stdout.fnmatch_lines(
         [
             "*_ twofa::replay::replay-same-code-twice _*",
-            "replay-same-code-twice failed at step 3 [[]RPL-01[]]: answered 200, expected *",
+            "replay-same-code-twice failed at step 1 [[]RPL-01[]]: the same code was accepted twice*",
             "*plan replay, severity error, requirements RPL-01, RPL-02",
-            "*3. FAILED   Sign in again and submit the same code [[]RPL-01[]]*",
+            "*1. FAILED   Submit the current code, then the same code again [[]RPL-01[]]*",
             "last HTTP exchange:",
             "*POST /api/v1/auth/otp -> 200",
             "FAILED twofa::replay::replay-same-code-twice - *",

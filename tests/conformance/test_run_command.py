@@ -344,7 +344,11 @@ def test_a_bad_expectations_file_is_one_line_with_file_and_entry_and_exit_2(
     [
         (["--expectations", "{missing}"], "no such expectations file"),
         (["--expectations", "{file}", "--expected", "{file}"], "give one of them"),
-        (["--target", "ftp://example.com"], "--target must be 'embedded' or an http(s) URL"),
+        (["--target", "ftp://example.com"], "unknown target 'ftp://example.com'"),
+        (["--target", "no-such-peer"], "unknown target 'no-such-peer': give one of embedded"),
+        (["--target-option", "window=3"], "--target-option 'window': no target takes it"),
+        (["--target", "pam-oath", "--target-option", "window=x"], "option window"),
+        (["--target", "pam-oath+http://127.0.0.1:1"], "cannot be reached at a URL"),
         (["--target", "http://127.0.0.1:9", "--policy", "{file}"], "--policy configures"),
         (["--plan", "nope"], "unknown plan or check: nope"),
     ],
@@ -424,10 +428,11 @@ def test_a_separately_started_server_gets_the_same_verdicts_as_the_embedded_run(
     remote = finish(started)
     assert remote.status == embedded.status, remote.stdout + embedded.stdout
     [remote_run] = remote.records("run")
-    assert remote_run["target"] == {
+    assert {k: remote_run["target"][k] for k in ("kind", "url", "harness", "name")} == {
         "kind": "remote",
         "url": separate_server,
         "harness": True,
+        "name": separate_server,
     }
     verdicts = {c["id"]: c["outcome"] for c in remote.records("check")}
     assert verdicts == {c["id"]: c["outcome"] for c in embedded.records("check")}
