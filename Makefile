@@ -5,10 +5,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 BROWSER_OK := $(VENV)/.browser
+PEERS_OK := .peers/.ready
 export TZ := UTC
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup test conformance lint bench serve clean
+.PHONY: setup peers test conformance lint bench serve clean
 
 setup: $(INSTALLED) $(BROWSER_OK)
 
@@ -24,7 +25,16 @@ $(INSTALLED): pyproject.toml
 $(BROWSER_OK): scripts/ensure-chromium.sh
 	@browser=$$(bash scripts/ensure-chromium.sh | tail -n 1) && echo "$$browser" > $@ && echo "Chromium: $$browser"
 
-test: setup
+# The real 2FA servers the target drivers judge (docs/targets.md): Debian's PAM modules,
+# pamtester and libfaketime; privacyIDEA, django-otp and Flask-Security-Too in their own
+# virtual environments under .peers/. Quick when done (a stamp per peer).
+peers: $(PEERS_OK)
+
+$(PEERS_OK): peers/install.sh peers/requirements/privacyidea.txt peers/requirements/django-otp.txt peers/requirements/flask-security.txt
+	@PYTHON=$(PYTHON) bash peers/install.sh
+	@touch $@
+
+test: setup peers
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 conformance: setup
@@ -43,5 +53,5 @@ serve: setup
 	$(VENV)/bin/twofa serve --harness
 
 clean:
-	rm -rf $(VENV) out build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis .import_linter_cache
+	rm -rf $(VENV) .peers out build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis .import_linter_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

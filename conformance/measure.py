@@ -515,14 +515,15 @@ def lock_probe(prober: Prober, failures: int, after: float = 0.0) -> LockProbe:
             codes = wrong_codes(credential, at, failures)
             answers = [prober.submit(credential, code).describe() for code in codes]
             then = at + after
-            if prober.real_time:
+            clock = prober.driver.clock
+            if clock is None:
                 then = time.time()
             else:
-                # A running clock (libfaketime) moved on while the wrong codes went in:
-                # never set it back, or a rate limit would not see them any more.
-                clock = prober.driver.clock
-                if clock is not None and clock.runs:
-                    then = max(then, clock.now())
+                if clock.runs:
+                    # A running clock (libfaketime) moved on while the wrong codes went in:
+                    # count from the last one, and never set the clock back (a rate limit
+                    # would not see them any more). It is set in whole seconds: round up.
+                    then = math.ceil(clock.now() + after)
                 prober.set_time(then)
             code = credential.code_at(then)
             correct = Sample(
