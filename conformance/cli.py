@@ -597,11 +597,13 @@ def _finish(root: Path, run_id: str, log_path: Path) -> None:
         + f" ({len(summary.unexpected)} unexpected)"
     )
     for check in log.checks:
-        if check.id in summary.unexpected:
+        key = log.key(check)
+        if key in summary.unexpected:
             why = check.reason or check.outcome
             if check.expected is not None:
                 why = f"expected {check.expected.outcome}, was {check.outcome}"
-            click.echo(f"  unexpected: {check.plan}/{check.id}: {why}")
+            shown = f"{check.target}: " if log.several_targets else ""
+            click.echo(f"  unexpected: {shown}{check.plan}/{check.id}: {why}")
     files = ", ".join(p.name for p in [log_path, *written.values()])
     click.echo(f"wrote {log_path.parent}/: {files}")
     click.echo(f"latest: {latest}")

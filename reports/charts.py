@@ -52,6 +52,10 @@ class WindowData:
         return -self.back <= offset <= self.forward
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _int_list(value: Any, name: str) -> list[int]:
     if not isinstance(value, list) or not all(
         isinstance(v, int) and not isinstance(v, bool) for v in value
@@ -225,3 +229,59 @@ def chart_html(kind: str, title: str, data: dict[str, Any]) -> str:
 
 def _data_pre(data: dict[str, Any]) -> str:
     return f"<pre>{_e(json.dumps(data, indent=2, ensure_ascii=False, default=str))}</pre>"
+
+
+def _phase_value(label: str) -> int | float | str:
+    """A phase key of ``accepted_by_phase`` ("15") as the number it names, else the text."""
+    try:
+        number = float(label)
+    except ValueError:
+        return label
+    return int(number) if number.is_integer() else number
+
+
+def window_from_measured(window: Any, declared: Any = None) -> dict[str, Any]:
+    """A ``window`` chart's data from a ``measured`` record's window (accepted offsets by phase).
+
+    The record lists the offsets accepted at each phase; the chart's columns go
+    one step past the widest of them and of the declared window, both of which
+    the measurement probes beyond. Real time gives one row. Raises
+    ``ChartDataError`` for data that cannot be drawn.
+    """
+    if not isinstance(window, dict):
+        raise ChartDataError("the measured window must be an object")
+    by_phase = window.get("accepted_by_phase")
+    if not isinstance(by_phase, dict) or not by_phase:
+        raise ChartDataError("accepted_by_phase must be an object with one list per phase")
+    rows = {str(k): _int_list(v, f"accepted_by_phase[{k!r}]") for k, v in by_phase.items()}
+    back = forward = None
+    if isinstance(declared, dict):
+        b, f = declared.get("back"), declared.get("forward")
+        if _is_int(b) and _is_int(f):
+            back, forward = b, f
+    widest = [abs(o) for offsets in rows.values() for o in offsets]
+    reach = max([*widest, back or 0, forward or 0, 1]) + 1
+    offsets = list(range(-reach, reach + 1))
+    data: dict[str, Any] = {
+        "offsets": offsets,
+        "accepted": [any(o in taken for taken in rows.values()) for o in offsets],
+    }
+    phases = [_phase_value(label) for label in rows]
+    if len(rows) > 1 or not isinstance(phases[0], str):
+        data["phases"] = phases
+        data["accepted_by_phase"] = [[o in taken for o in offsets] for taken in rows.values()]
+    if back is not None and forward is not None:
+        data["declared"] = {"back": back, "forward": forward}
+    return data
+
+
+def measured_window_html(title: str, window: Any, declared: Any = None) -> str:
+    """The window chart of a ``measured`` record, drawn as the checks' window charts are."""
+    try:
+        data = window_from_measured(window, declared)
+    except ChartDataError as exc:
+        body = f'<p class="chart-error">Cannot draw this window: {_e(exc)}.</p>' + _data_pre(
+            window if isinstance(window, dict) else {"window": window}
+        )
+        return f'<figure class="chart"><figcaption>{_e(title)}</figcaption>{body}</figure>'
+    return chart_html("window", title, data)

@@ -14,7 +14,7 @@ from html import escape
 from pathlib import Path
 from typing import Any, Final
 
-from reports.charts import chart_html
+from reports.charts import chart_html, measured_window_html
 from reports.log import (
     MATRIX_SEVERITY,
     MATRIX_VERDICTS,
@@ -24,7 +24,10 @@ from reports.log import (
     MatrixCell,
     RunLog,
     Step,
+    Target,
+    TargetRun,
 )
+from reports.policy import REAL_TIME_NOTE, compare
 from reports.summary import Summary, is_unexpected, last_activity, summarize, variant_text
 from reports.text import duration_text as _duration
 from reports.text import exchange_lines, utf8_safe
@@ -57,6 +60,13 @@ MAX_OPEN_UNEXPECTED: Final = 20
 #: A matrix cell with more checks than this shows a count per verdict instead of one link each.
 MAX_CELL_LINKS: Final = 3
 FINDING_LABELS: Final = {"error": "\u2717 problem", "warning": "! limit", "info": "\u2139 note"}
+#: How a measured value compares with the declared one: glyph and word (reports.policy statuses).
+POLICY_LABELS: Final = {
+    "same": ("\u2713", "same"),
+    "differs": ("\u2260", "differs"),
+    "not_measured": ("\u2013", "not measured"),
+    "not_declared": ("\u2013", "not declared"),
+}
 #: Attachments larger than this are listed, not embedded, so one huge file cannot swamp the page.
 MAX_EMBED_BYTES: Final = 8 * 1024 * 1024
 _IMAGE_MAGIC: Final = (
@@ -138,6 +148,13 @@ th[scope=row]{font-weight:400}
  border:1px solid;border-radius:3px;font-weight:700;text-decoration:none}
 .cell.unexpected{outline:2px solid #b71c1c;outline-offset:1px}
 .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
+.target-matrix td{white-space:nowrap}.target-matrix a.badge{text-decoration:none}
+.target{border:1px solid var(--line);border-radius:6px;padding:.2rem 1rem .8rem;margin:1rem 0}
+.policy tr.differs{background:#fdecea}.policy tr.differs td.cmp{color:#8e1111;font-weight:700}
+.policy td.cmp{white-space:nowrap}.policy tr.same td.cmp{color:#1b5e20}
+.sources dt{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.86rem}
+.sources dd{margin:0 0 .4rem 1.2rem;overflow-wrap:anywhere}
+.targets-list>li{margin:.2rem 0}
 @media print{.check{break-inside:avoid}}
 """
 
@@ -288,9 +305,12 @@ def _check_detail(log: RunLog, check: Check, anchor: str) -> str:
     parts = [
         f'<section class="check{" is-unexpected" if is_unexpected(check) else ""}" '
         f'id="{anchor}" aria-labelledby="{anchor}-h">',
-        f'<h3 id="{anchor}-h"><code>{_e(check.id)}</code> {_e(check.title)} {_check_badges(check)}'
-        "</h3>",
+        f'<h3 id="{anchor}-h"><code>{_e(log.key(check))}</code> {_e(check.title)} '
+        f"{_check_badges(check)}</h3>",
         '<div class="meta">',
+        f"<span>target <strong>{_e(log.target_of(check))}</strong></span>"
+        if log.several_targets
+        else "",
         f"<span>plan <strong>{_e(check.plan)}</strong></span>",
         f"<span>variant <code>{_e(variant_text(check.variant))}</code></span>"
         if check.variant
@@ -342,15 +362,67 @@ def _json_details(value: dict[str, Any] | None, absent: str, note: str = "") -> 
     return f"<details><summary>{label}</summary><pre>{_e(text)}</pre></details>"
 
 
+def _target_html(target: Target) -> str:
+    """Kind, URL, harness mode and policy file of a target."""
+    html = _e(target.kind)
+    if target.url:
+        html += f" <code>{_e(target.url)}</code>"
+    if target.harness is not None:
+        html += " (harness mode)" if target.harness else " (no harness mode)"
+    if target.policy_file:
+        html += f", policy file <code>{_e(target.policy_file)}</code>"
+    return html
+
+
+def _target_details(target: Target) -> str:
+    """Title, capabilities, options and clock of a target (what its ``target`` record adds)."""
+    parts = []
+    if target.title:
+        parts.append(f"<strong>{_e(target.title)}</strong>")
+    if target.capabilities:
+        parts.append(
+            "capabilities " + ", ".join(f"<code>{_e(c)}</code>" for c in target.capabilities)
+        )
+    if target.options:
+        options = ", ".join(f"{k}={_json_text(v)}" for k, v in target.options.items())
+        parts.append(f"options <code>{_e(options)}</code>")
+    if target.real_time:
+        parts.append(
+            "<strong>ran in real time</strong>: checks that move the clock are not applicable"
+        )
+    elif target.clock:
+        parts.append(f"clock {_e(target.clock)}")
+    return "; ".join(parts)
+
+
+def _target_item(target: TargetRun) -> str:
+    """One target in the provenance: its description, or why there is none."""
+    name = f"<code>{_e(target.name)}</code>"
+    d = target.description
+    if d is None:
+        return f"{name}: not reached (the run stopped before it started)"
+    if not d.started:
+        return (
+            f"{name}: <strong>could not be started</strong>: {_e(d.error or 'no reason recorded')}"
+        )
+    details = _target_details(d)
+    return f"{name}: {_target_html(d)}" + (f"<br>{details}" if details else "")
+
+
 def _provenance(log: RunLog, summary: Summary) -> str:
     run = log.run
-    target = _e(run.target.kind)
-    if run.target.url:
-        target += f" <code>{_e(run.target.url)}</code>"
-    if run.target.harness is not None:
-        target += " (harness mode)" if run.target.harness else " (no harness mode)"
-    if run.target.policy_file:
-        target += f", policy file <code>{_e(run.target.policy_file)}</code>"
+    if log.several_targets:
+        items = "".join(f"<li>{_target_item(t)}</li>" for t in log.targets)
+        target_row = ("Targets", f"<ol class='targets-list'>{items}</ol>")
+        policy_label = f"Declared policy of <code>{_e(log.targets[0].name)}</code> (first target)"
+    else:
+        target = _target_html(run.target)
+        described = log.targets[0].description if log.targets else None
+        if described is not None and described is not run.target:
+            details = _target_details(described)
+            target += f"<br>{details}" if details else ""
+        target_row = ("Target", target)
+        policy_label = "Declared policy"
     harness = f"{_e(run.tool)} {_e(run.tool_version)}"
     if run.git_commit:
         harness += f", commit <code>{_e(run.git_commit)}</code>"
@@ -376,8 +448,8 @@ def _provenance(log: RunLog, summary: Summary) -> str:
         ("Harness", harness),
         ("Run id", f"<code>{_e(run.run_id)}</code>" if run.run_id else "not recorded"),
         ("Command", f"<code>{_e(run.command)}</code>"),
-        ("Target", target),
-        ("Declared policy", _json_details(run.policy, "none (the target declares no policy)")),
+        target_row,
+        (policy_label, _json_details(run.policy, "none (the target declares no policy)")),
         ("Seed", _json_details(run.seed, "not recorded", "passwords redacted")),
         ("Plans", ", ".join(_e(p) for p in run.plans) or "none"),
         ("Variant", f"<code>{_e(variant)}</code>"),
@@ -406,6 +478,14 @@ def _notices(log: RunLog, summary: Summary) -> str:
             '<div class="notice">The last line of the log was cut off mid-write and is '
             "left out.</div>"
         )
+    for target in log.targets:
+        if target.started is False:
+            error = target.description.error if target.description is not None else None
+            notes.append(
+                '<div class="notice bad"><strong>Target '
+                f"<code>{_e(target.name)}</code> could not be started:</strong> "
+                f"{_e(error or 'no reason recorded')}. Its checks are errors.</div>"
+            )
     if summary.end_agrees is False and log.end is not None:
         notes.append(
             '<div class="notice">The end record disagrees with the check records '
@@ -450,7 +530,7 @@ def _verdict(summary: Summary, anchors: dict[int, str], log: RunLog) -> str:
                         f" ({check.expected.comment})"
                     )
                 items.append(
-                    f'<li><a href="#{anchors[i]}"><code>{_e(check.id)}</code></a> '
+                    f'<li><a href="#{anchors[i]}"><code>{_e(log.key(check))}</code></a> '
                     f"{badge(check.outcome)} {_e(why)}</li>"
                 )
         listed = f"<ul>{''.join(items)}</ul>"
@@ -512,8 +592,8 @@ def _plans_table(log: RunLog, summary: Summary, anchors: dict[int, str]) -> str:
         for i, check in indexed:
             took = _duration(check.duration_ms / 1000) if check.duration_ms is not None else ""
             parts.append(
-                f"<tr><th scope='row'><a href='#{anchors[i]}'><code>{_e(check.id)}</code></a>"
-                f"<br><span class='muted'>{_e(check.title)}</span></th>"
+                f"<tr><th scope='row'><a href='#{anchors[i]}'><code>{_e(log.key(check))}</code>"
+                f"</a><br><span class='muted'>{_e(check.title)}</span></th>"
                 f"<td>{_check_badges(check)}</td><td>{_reqs(check.all_requirements)}</td>"
                 f"<td class='num'>{took}</td><td>{_e(check.reason)}</td></tr>"
             )
@@ -659,14 +739,151 @@ def _findings(log: RunLog, anchor_of: dict[str, str]) -> str:
     return f"<h2 id='findings'>Findings</h2><ul class='findings'>{''.join(items)}</ul>"
 
 
+def _target_matrix(log: RunLog, anchors: dict[int, str]) -> str:
+    """Rows: the checks by plan; columns: the targets; each cell links to that target's check."""
+    rows: dict[tuple[str, str], dict[str, int]] = {}
+    for i, check in enumerate(log.checks):
+        variant = f" [{variant_text(check.variant)}]" if check.variant else ""
+        row = rows.setdefault((check.plan, check.id + variant), {})
+        row.setdefault(log.target_of(check), i)
+    order = {plan: n for n, plan in enumerate(log.run.plans)}
+    names = [t.name for t in log.targets]
+    head = "".join(f"<th scope='col'><code>{_e(n)}</code></th>" for n in names)
+    trs = []
+    for plan, check_name in sorted(rows, key=lambda r: order.get(r[0], len(order))):
+        cells = []
+        for name in names:
+            at = rows[(plan, check_name)].get(name)
+            if at is None:
+                cells.append("<td class='muted'>not run</td>")
+                continue
+            check = log.checks[at]
+            glyph, label = OUTCOME_LABELS.get(check.outcome, ("?", check.outcome))
+            flag = " unexpected" if is_unexpected(check) else ""
+            cells.append(
+                f"<td><a class='badge o-{_e(check.outcome)}' href='#{anchors[at]}' "
+                f"title='{_e(name)}: {_e(check_name)}: {_e(label)}{flag}'>{glyph} {_e(label)}"
+                f"<span class='sr'> {_e(check_name)} on {_e(name)}</span></a>"
+                + ("<span class='tag unexpected'>unexpected</span>" if flag else "")
+                + "</td>"
+            )
+        trs.append(
+            f"<tr><td><code>{_e(plan)}</code></td><th scope='row'><code>{_e(check_name)}</code>"
+            f"</th>{''.join(cells)}</tr>"
+        )
+    if not trs:
+        return ""
+    return (
+        "<h2 id='target-matrix'>Target \u00d7 check matrix</h2>"
+        "<p class='muted'>Each cell links to the check's details for that target.</p>"
+        "<table class='target-matrix'><thead><tr><th scope='col'>Plan</th>"
+        f"<th scope='col'>Check</th>{head}</tr></thead><tbody>{''.join(trs)}</tbody></table>"
+    )
+
+
+def _policy_table(target: TargetRun) -> str:
+    """Measured beside declared, every difference marked, with the declaration's sources."""
+    measurement = target.measured
+    if measurement is None:
+        return ""
+    rows = compare(measurement)
+    differences = sum(r.status == "differs" for r in rows)
+    trs = []
+    for r in rows:
+        glyph, word = POLICY_LABELS[r.status]
+        source = f"<code>{_e(r.source)}</code>" if r.source else "<span class='muted'>none</span>"
+        trs.append(
+            f"<tr class='{_e(r.status)}'><th scope='row'>{_e(r.aspect)}</th>"
+            f"<td>{_e(r.declared)}</td><td>{_e(r.measured)}</td>"
+            f"<td class='cmp'>{glyph} {_e(word)}</td><td>{source}</td></tr>"
+        )
+    verdict = (
+        f"<p><strong>{differences} difference(s)</strong> between what was measured and what is "
+        "declared (marked \u2260).</p>"
+        if differences
+        else "<p>No difference between what was measured and what is declared.</p>"
+    )
+    if measurement.declared is None:
+        verdict += "<p class='muted'>The target declares no policy.</p>"
+    html = (
+        f"{verdict}<table class='policy'><thead><tr><th scope='col'>What</th>"
+        "<th scope='col'>Declared</th><th scope='col'>Measured</th>"
+        "<th scope='col'>Comparison</th><th scope='col'>Declared in</th></tr></thead>"
+        f"<tbody>{''.join(trs)}</tbody></table>"
+    )
+    if measurement.sources:
+        # URLs are shown as text: the page links to nothing outside itself.
+        items = "".join(
+            f"<dt>{_e(key)}</dt><dd>{_e(text)}</dd>" for key, text in measurement.sources.items()
+        )
+        html += f"<h4>Sources of the declaration</h4><dl class='sources'>{items}</dl>"
+    return html
+
+
+def _target_section(target: TargetRun, counts: dict[str, int], n: int) -> str:
+    d = target.description
+    title = f" <span class='muted'>{_e(d.title)}</span>" if d is not None and d.title else ""
+    parts = [
+        f"<section class='target' id='target-{n}' aria-labelledby='target-{n}-h'>",
+        f"<h3 id='target-{n}-h'>Target <code>{_e(target.name)}</code>{title}</h3>",
+    ]
+    tally = ", ".join(f"{c} {OUTCOME_LABELS[o][1]}" for o, c in counts.items() if c)
+    parts.append(f"<p>{_target_item(target)}</p><p class='muted'>Checks: {_e(tally or 'none')}</p>")
+    if target.real_time:
+        parts.append(
+            f"<div class='notice'><strong>{_e(REAL_TIME_NOTE.capitalize())}.</strong></div>"
+        )
+    measurement = target.measured
+    if measurement is None:
+        if target.started is True:
+            parts.append(
+                "<p>Nothing measured: the log has no measured record for this target (the run "
+                "stopped before its checks ended).</p>"
+            )
+        parts.append("</section>")
+        return "".join(parts)
+    parts.append("<h4>Measured and declared policy</h4>")
+    parts.append(_policy_table(target))
+    window = (measurement.measured or {}).get("window")
+    if window is not None:
+        declared = (measurement.declared or {}).get("window")
+        parts.append(
+            measured_window_html(f"Measured acceptance window of {target.name}", window, declared)
+        )
+    if measurement.measured:
+        parts.append(
+            "<details><summary>Everything measured, as logged</summary><pre>"
+            f"{_e(json.dumps(measurement.measured, indent=2, ensure_ascii=False, default=str))}"
+            "</pre></details>"
+        )
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _targets(log: RunLog, summary: Summary) -> str:
+    """A section per target: description, measured beside declared, the window chart."""
+    logged = log.several_targets or any(
+        t.measured is not None or t.description is not log.run.target for t in log.targets
+    )
+    if not logged:
+        return ""  # a log from before target records: the provenance says all there is
+    sections = "".join(
+        _target_section(t, summary.by_target.get(t.name, {}), n)
+        for n, t in enumerate(log.targets, 1)
+    )
+    return f"<h2 id='targets'>Targets: measured and declared</h2>{sections}"
+
+
 def render_html(log: RunLog) -> str:
     """The HTML report as one self-contained page."""
     summary = summarize(log)
     used: set[str] = set()
-    anchors = {i: _anchor(c.id, used) for i, c in enumerate(log.checks)}
+    anchors = {i: _anchor(log.key(c), used) for i, c in enumerate(log.checks)}
     anchor_of: dict[str, str] = {}
     for i, check in enumerate(log.checks):
-        anchor_of.setdefault(check.id, anchors[i])
+        anchor_of.setdefault(log.key(check), anchors[i])
+    for i, check in enumerate(log.checks):
+        anchor_of.setdefault(check.id, anchors[i])  # findings name plain check ids
     title = f"{log.run.tool} {log.run.command}: {VERDICT_TEXT[summary.verdict]}"
     details = "".join(_check_detail(log, c, anchors[i]) for i, c in enumerate(log.checks))
     body = [
@@ -679,7 +896,8 @@ def render_html(log: RunLog) -> str:
         _findings(log, anchor_of),
         _matrix(log, anchors),
         _grouped_matrices(log, anchors),
-        _overview(log, summary, anchors),
+        _target_matrix(log, anchors) if log.several_targets else _overview(log, summary, anchors),
+        _targets(log, summary),
         _plans_table(log, summary, anchors),
         "<h2 id='details'>Check details</h2>",
         details or "<p>No check was recorded.</p>",

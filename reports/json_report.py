@@ -15,7 +15,7 @@ import math
 import mimetypes
 from typing import Any, Final
 
-from reports.log import Check, EndRecord, RunLog, RunRecord
+from reports.log import Check, EndRecord, RunLog, RunRecord, TargetRun
 from reports.summary import (
     Summary,
     case_names,
@@ -63,6 +63,27 @@ def _run(run: RunRecord) -> dict[str, Any]:
         "plans": list(run.plans),
         "variant": run.variant,
         "expectations_file": run.expectations_file,
+        "targets": list(run.target_names),
+    }
+
+
+def _target(target: TargetRun) -> dict[str, Any]:
+    """A target's description (its ``target`` record) and how it ran."""
+    d = target.description
+    return {
+        "name": target.name,
+        "started": target.started,
+        "error": d.error if d is not None else None,
+        "title": d.title if d is not None else None,
+        "kind": d.kind if d is not None else None,
+        "url": d.url if d is not None else None,
+        "harness": d.harness if d is not None else None,
+        "capabilities": list(d.capabilities) if d is not None else [],
+        "options": d.options if d is not None else {},
+        "clock": d.clock if d is not None else None,
+        "policy_file": d.policy_file if d is not None else None,
+        "real_time": target.real_time,
+        "sources": target.measured.sources if target.measured is not None else None,
     }
 
 
@@ -78,10 +99,12 @@ def _expected(check: Check) -> dict[str, Any] | None:
     return expected
 
 
-def _check(check: Check, name: str) -> dict[str, Any]:
+def _check(check: Check, name: str, log: RunLog) -> dict[str, Any]:
     return {
         "id": check.id,
         "name": name,
+        "key": log.key(check),
+        "target": log.target_of(check),
         "title": check.title,
         "plan": check.plan,
         "variant": check.variant,
@@ -147,12 +170,18 @@ def summary_dict(summary: Summary, log: RunLog) -> dict[str, Any]:
         "expected_failures": list(summary.expected_failures),
         "duration_seconds": summary.duration_seconds,
         "end_agrees": summary.end_agrees,
+        "by_target": summary.by_target,
     }
 
 
 def _ms(seconds: float) -> int:
     # CTRF wants integer milliseconds; a NaN or infinite time from a broken writer becomes 0.
     return round(seconds * 1000) if math.isfinite(seconds) else 0
+
+
+def _suite(check: Check, log: RunLog) -> list[str]:
+    """The check's CTRF suite: its plan, under its target when there are several."""
+    return [log.target_of(check), check.plan] if log.several_targets else [check.plan]
 
 
 def _ctrf_test(check: Check, name: str, log: RunLog) -> dict[str, Any]:
@@ -165,13 +194,14 @@ def _ctrf_test(check: Check, name: str, log: RunLog) -> dict[str, Any]:
     if check.started_at is not None:
         test["start"] = _ms(check.started_at)
         test["stop"] = test["start"] + duration
-    test["suite"] = [check.plan]
+    test["suite"] = _suite(check, log)
     if check.reason:
         test["message"] = check.reason
     test["rawStatus"] = check.outcome
     test["tags"] = list(check.all_requirements)
     labels: dict[str, Any] = {
         "check": check.id,
+        "target": log.target_of(check),
         "plan": check.plan,
         "severity": check.severity,
         "unexpected": is_unexpected(check),
@@ -207,10 +237,17 @@ def _ctrf_results(log: RunLog, summary: Summary, names: list[str]) -> dict[str, 
         last = last_activity(log)
         stop = _ms(last) if last is not None else start
     stop = max(start, stop)
+    if log.several_targets:
+        tested = "; ".join(
+            t.description.describe() if t.description is not None else f"{t.name} (not reached)"
+            for t in log.targets
+        )
+    else:
+        tested = log.run.target.describe()
     environment: dict[str, Any] = {
         "reportName": f"{log.run.tool} {log.run.command}"
         + (f" {log.run.run_id}" if log.run.run_id else ""),
-        "testEnvironment": log.run.target.describe(),
+        "testEnvironment": tested,
         "healthy": summary.verdict in ("passed", "passed_with_warnings"),
     }
     if log.run.git_commit:
@@ -224,7 +261,7 @@ def _ctrf_results(log: RunLog, summary: Summary, names: list[str]) -> dict[str, 
             "skipped": statuses.count("skipped"),
             "pending": statuses.count("pending"),
             "other": statuses.count("other"),
-            "suites": len({c.plan for c in log.checks}),
+            "suites": len({tuple(_suite(c, log)) for c in log.checks}),
             "start": start,
             "stop": stop,
             "duration": stop - start,
@@ -242,10 +279,15 @@ def render_json(log: RunLog) -> str:
     """
     summary = summarize(log)
     names = case_names(log)
+    measured = [t for t in log.targets if t.measured is not None]
     extra: dict[str, Any] = {
         "report": {"format": REPORT_FORMAT, "log": log.path.name},
         "run": _run(log.run),
-        "checks": [_check(c, n) for c, n in zip(log.checks, names, strict=True)],
+        "targets": [_target(t) for t in log.targets],
+        # Keyed by target name, as logged; a target without a measured record has no key.
+        "measured": {t.name: t.measured.measured for t in measured if t.measured is not None},
+        "declared": {t.name: t.measured.declared for t in measured if t.measured is not None},
+        "checks": [_check(c, n, log) for c, n in zip(log.checks, names, strict=True)],
         "end": _end(log.end),
         "summary": summary_dict(summary, log),
     }

@@ -10,6 +10,9 @@ mapping is chosen so that a CI job fails only on *unexpected* results:
 - ``error`` (the harness or its configuration is wrong) → ``<error>``;
 - ``skipped`` and ``not_applicable`` → ``<skipped>``;
 - ``warning`` → a pass, with the reason in ``<system-out>``.
+
+With several targets there is one ``<testsuite>`` per target, and each
+case's classname is ``twofa.<target>.<plan>``.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import json
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 
-from reports.log import Check, RunLog
+from reports.log import Check, RunLog, TargetRun
 from reports.summary import case_names, is_unexpected, summarize
 from reports.text import xml_safe
 
@@ -54,17 +57,24 @@ def _failing_steps(check: Check) -> str:
     return "\n".join(lines)
 
 
-def _testcase(suite: ET.Element, check: Check, name: str) -> tuple[bool, bool, bool]:
-    """Add one check; answer whether it counted as (failure, error, skipped)."""
+def _testcase(
+    suite: ET.Element, check: Check, name: str, target: str | None
+) -> tuple[bool, bool, bool]:
+    """Add one check; answer whether it counted as (failure, error, skipped).
+
+    ``target`` is the target's name when the run has several (it goes into the classname).
+    """
     case = _element(
         suite,
         "testcase",
-        classname=f"twofa.{check.plan}",
+        classname=f"twofa.{target}.{check.plan}" if target is not None else f"twofa.{check.plan}",
         name=name,
         time=f"{_seconds(check):.3f}",
     )
     props = _element(case, "properties")
     _element(props, "property", name="check", value=check.id)
+    if target is not None:
+        _element(props, "property", name="target", value=target)
     _element(props, "property", name="title", value=check.title)
     for key, value in (check.variant or {}).items():
         text = value if isinstance(value, str) else json.dumps(value, default=str)
@@ -136,46 +146,79 @@ def _past(outcome: str) -> str:
     )
 
 
+def _suite(
+    root: ET.Element,
+    log: RunLog,
+    name: str,
+    cases: list[tuple[Check, str]],
+    target: TargetRun | None,
+) -> list[int]:
+    """One ``<testsuite>``; answers its [tests, failures, errors, skipped]."""
+    checks = [c for c, _ in cases]
+    suite = _element(root, "testsuite", name=name)
+    timestamp = _iso(min((c.started_at for c in checks if c.started_at), default=None))
+    if timestamp:
+        suite.set("timestamp", timestamp)
+    props = _element(suite, "properties")
+    _element(props, "property", name="tool_version", value=log.run.tool_version)
+    if log.run.git_commit:
+        _element(props, "property", name="git_commit", value=log.run.git_commit)
+    if log.run.run_id:
+        _element(props, "property", name="run_id", value=log.run.run_id)
+    if target is None:
+        _element(props, "property", name="target", value=log.run.target.url or "")
+    else:
+        _element(props, "property", name="target", value=target.name)
+        described = target.description
+        if described is not None and described.url:
+            _element(props, "property", name="target_url", value=described.url)
+        if described is not None and described.title:
+            _element(props, "property", name="target_title", value=described.title)
+        if target.real_time:
+            _element(props, "property", name="real_time", value="true")
+    for key, value in log.run.variant.items():
+        text = value if isinstance(value, str) else json.dumps(value, default=str)
+        _element(props, "property", name=f"variant.{key}", value=text)
+    _element(props, "property", name="complete", value=str(log.complete).lower())
+    counts = [0, 0, 0]
+    target_name = target.name if target is not None else None
+    for check, case_name in cases:
+        for i, hit in enumerate(_testcase(suite, check, case_name, target_name)):
+            counts[i] += hit
+    seconds = sum(_seconds(c) for c in checks)
+    suite.set("tests", str(len(checks)))
+    suite.set("failures", str(counts[0]))
+    suite.set("errors", str(counts[1]))
+    suite.set("skipped", str(counts[2]))
+    suite.set("time", f"{seconds:.3f}")
+    return [len(checks), *counts]
+
+
 def render_junit(log: RunLog) -> str:
-    """The JUnit XML report: ``<testsuites>`` with one ``<testsuite>`` per plan."""
+    """The JUnit XML report: one ``<testsuite>`` per plan, or per target when there are several."""
     summary = summarize(log)
     named = list(zip(log.checks, case_names(log), strict=True))
     root = ET.Element("testsuites", {"name": xml_safe(f"{log.run.tool} {log.run.command}")})
     totals = [0, 0, 0, 0]
-    total_time = 0.0
-    for plan in summary.by_plan:
-        cases = [(c, name) for c, name in named if c.plan == plan]
-        checks = [c for c, _ in cases]
-        if not checks:
-            continue
-        suite = _element(root, "testsuite", name=plan)
-        timestamp = _iso(min((c.started_at for c in checks if c.started_at), default=None))
-        if timestamp:
-            suite.set("timestamp", timestamp)
-        props = _element(suite, "properties")
-        _element(props, "property", name="tool_version", value=log.run.tool_version)
-        if log.run.git_commit:
-            _element(props, "property", name="git_commit", value=log.run.git_commit)
-        if log.run.run_id:
-            _element(props, "property", name="run_id", value=log.run.run_id)
-        _element(props, "property", name="target", value=log.run.target.url or "")
-        for key, value in log.run.variant.items():
-            text = value if isinstance(value, str) else json.dumps(value, default=str)
-            _element(props, "property", name=f"variant.{key}", value=text)
-        _element(props, "property", name="complete", value=str(log.complete).lower())
-        counts = [0, 0, 0]
-        for check, name in cases:
-            for i, hit in enumerate(_testcase(suite, check, name)):
-                counts[i] += hit
-        seconds = sum(_seconds(c) for c in checks)
-        suite.set("tests", str(len(checks)))
-        suite.set("failures", str(counts[0]))
-        suite.set("errors", str(counts[1]))
-        suite.set("skipped", str(counts[2]))
-        suite.set("time", f"{seconds:.3f}")
-        for i, n in enumerate([len(checks), *counts]):
-            totals[i] += n
-        total_time += seconds
+    if log.several_targets:
+        for target in log.targets:
+            prefix = f"{target.name}::"
+            # The classname names the target, so the case names need not repeat it.
+            cases = [
+                (c, name.removeprefix(prefix))
+                for c, name in named
+                if log.target_of(c) == target.name
+            ]
+            if cases:
+                counted = _suite(root, log, target.name, cases, target)
+                totals = [a + b for a, b in zip(totals, counted, strict=True)]
+    else:
+        for plan in summary.by_plan:
+            cases = [(c, name) for c, name in named if c.plan == plan]
+            if cases:
+                counted = _suite(root, log, plan, cases, None)
+                totals = [a + b for a, b in zip(totals, counted, strict=True)]
+    total_time = sum(_seconds(c) for c in log.checks)
     if not log.complete:
         # An interrupted run must not look green: one error case says what happened.
         suite = _element(root, "testsuite", name="run", tests="1", failures="0", errors="1")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
@@ -37,23 +37,50 @@ class ResultLogError(ValueError):
         super().__init__(f"{where}: {problem}")
 
 
+#: The ``clock`` of a target the harness cannot move: its checks ran in real time.
+REAL_TIME_CLOCK: Final = "real time"
+
+
 @dataclass(frozen=True)
 class Target:
-    """What the run was pointed at."""
+    """What the run was pointed at: a ``target`` record, or the run record's ``target``."""
 
     kind: str
     url: str | None
     harness: bool | None
     #: The policy YAML an embedded server was started with, if any.
     policy_file: str | None = None
+    #: The target's name in the run (``embedded``, ``privacyidea``, a URL); None in older logs.
+    name: str | None = None
+    title: str | None = None
+    capabilities: tuple[str, ...] = ()
+    #: The target's own settings (``--target-option``), as its driver names them.
+    options: dict[str, Any] = field(default_factory=dict)
+    #: Who moves its clock: ``moved by the harness``, ``/__harness__/clock``, ``real time``.
+    clock: str | None = None
+    #: False for a target that could not be started; ``error`` says why.
+    started: bool = True
+    error: str | None = None
+
+    @property
+    def real_time(self) -> bool:
+        """Whether the harness could not move this target's clock."""
+        return self.clock == REAL_TIME_CLOCK
 
     def describe(self) -> str:
-        """One line for people: kind, URL, harness mode, policy file."""
-        text = self.kind + (f" {self.url}" if self.url else "")
+        """One line for people: name, kind, URL, harness mode, policy file."""
+        named = self.name is not None and self.name not in (self.kind, self.url)
+        if not self.started:
+            return f"{self.name or self.kind} (could not be started)"
+        text = (
+            (f"{self.name}: " if named else "") + self.kind + (f" {self.url}" if self.url else "")
+        )
         if self.harness is not None:
             text += " (harness mode)" if self.harness else " (no harness mode)"
         if self.policy_file:
             text += f", policy file {self.policy_file}"
+        if self.real_time:
+            text += ", real time"
         return text
 
 
@@ -78,6 +105,8 @@ class RunRecord:
     policy: dict[str, Any] | None = None
     #: The seed the checks start from, passwords redacted.
     seed: dict[str, Any] | None = None
+    #: The names of the run's targets as its ``targets`` field lists them; () in older logs.
+    target_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -166,6 +195,8 @@ class Check:
     variant: dict[str, Any] | None
     #: Line of the log the record came from, for messages that point back at it.
     line: int
+    #: The target it ran against, as logged; None in logs from before several targets.
+    target: str | None = None
 
     @property
     def all_requirements(self) -> tuple[str, ...]:
@@ -187,6 +218,45 @@ class EndRecord:
 
 
 @dataclass(frozen=True)
+class Measurement:
+    """A ``measured`` record: what a target's checks measured, beside what it declares."""
+
+    target: str
+    real_time: bool
+    #: The declared policy (the shape of ``/__harness__/policy`` where keys overlap), or None.
+    declared: dict[str, Any] | None
+    #: Where each part of the declaration comes from (``"doc URL: words"``), by key.
+    sources: dict[str, str]
+    #: What the run measured, as logged (keys absent when not measured), or None.
+    measured: dict[str, Any] | None
+    line: int
+
+
+@dataclass(frozen=True)
+class TargetRun:
+    """One target of the run, in run order, with its description and its measurements."""
+
+    name: str
+    #: Its ``target`` record (in logs from before them, the run record's ``target``);
+    #: None when the run stopped before the target started.
+    description: Target | None
+    #: Its ``measured`` record; None before its checks ended or when it could not start.
+    measured: Measurement | None = None
+
+    @property
+    def started(self) -> bool | None:
+        """True once started, False when it could not start, None when it was never reached."""
+        return None if self.description is None else self.description.started
+
+    @property
+    def real_time(self) -> bool:
+        """Whether its checks ran in real time (the harness could not move its clock)."""
+        if self.measured is not None:
+            return self.measured.real_time
+        return self.description is not None and self.description.real_time
+
+
+@dataclass(frozen=True)
 class RunLog:
     """A whole result log. ``end`` is None when the run was interrupted."""
 
@@ -198,6 +268,8 @@ class RunLog:
     truncated_tail: bool = False
     #: Plain-language findings (``finding`` records), in log order.
     findings: tuple[Finding, ...] = ()
+    #: The run's targets in run order (one, from the run record, in older logs).
+    targets: tuple[TargetRun, ...] = ()
 
     @property
     def complete(self) -> bool:
@@ -208,6 +280,25 @@ class RunLog:
     def folder(self) -> Path:
         """The folder attachment paths are relative to."""
         return self.path.parent
+
+    @property
+    def several_targets(self) -> bool:
+        """More than one target: checks are keyed ``TARGET::id`` (as the end record keys them)."""
+        return len(self.targets) > 1
+
+    def target_of(self, check: Check) -> str:
+        """The name of the target a check ran against (the only one when it names none)."""
+        if check.target is not None:
+            return check.target
+        return self.targets[0].name if self.targets else ""
+
+    def key(self, check: Check) -> str:
+        """A check's key: its id with one target, ``TARGET::id`` with several."""
+        return f"{self.target_of(check)}::{check.id}" if self.several_targets else check.id
+
+    def checks_of(self, target: str) -> list[Check]:
+        """The checks that ran against one target, in log order."""
+        return [c for c in self.checks if self.target_of(c) == target]
 
 
 class _Fields:
@@ -302,9 +393,36 @@ class _Fields:
         return value
 
 
+def _target(f: _Fields) -> Target:
+    """A target's description: a ``target`` record or the run record's ``target``."""
+    harness = f.obj.get("harness")
+    started = f.opt_bool("started")
+    return Target(
+        kind=f.text("kind", "unknown"),
+        url=f.opt_text("url"),
+        harness=harness if isinstance(harness, bool) else None,
+        policy_file=f.opt_text("policy_file"),
+        name=f.opt_text("name"),
+        title=f.opt_text("title"),
+        capabilities=f.str_list("capabilities"),
+        options=f.mapping("options"),
+        clock=f.opt_text("clock"),
+        started=started is not False,
+        error=f.opt_text("error"),
+    )
+
+
+def _target_names(f: _Fields) -> tuple[str, ...]:
+    names: list[str] = []
+    for i, raw in enumerate(f.obj_list("targets"), 1):
+        name = f.sub(raw, f"targets[{i}]").text("name")
+        if name in names:
+            raise f.fail(f"field 'targets' lists {name!r} twice")
+        names.append(name)
+    return tuple(names)
+
+
 def _run(f: _Fields) -> RunRecord:
-    target = f.sub(f.obj.get("target", {}), "target")
-    harness = target.obj.get("harness")
     fmt = f.obj.get("format", 1)
     if isinstance(fmt, bool) or not isinstance(fmt, int):
         raise f.fail("field 'format' must be an integer")
@@ -314,12 +432,7 @@ def _run(f: _Fields) -> RunRecord:
         tool_version=f.text("tool_version", "unknown"),
         command=f.text("command"),
         started_at=f.number("started_at"),
-        target=Target(
-            kind=target.text("kind", "unknown"),
-            url=target.opt_text("url"),
-            harness=harness if isinstance(harness, bool) else None,
-            policy_file=target.opt_text("policy_file"),
-        ),
+        target=_target(f.sub(f.obj.get("target", {}), "target")),
         plans=f.str_list("plans"),
         variant=f.mapping("variant"),
         expectations_file=f.opt_text("expectations_file"),
@@ -328,6 +441,7 @@ def _run(f: _Fields) -> RunRecord:
         git_dirty=f.opt_bool("git_dirty"),
         policy=f.opt_mapping("policy"),
         seed=f.opt_mapping("seed"),
+        target_names=_target_names(f),
     )
 
 
@@ -403,6 +517,7 @@ def _check(f: _Fields) -> Check:
         matrix=tuple(matrix),
         variant=f.opt_mapping("variant"),
         line=f.line,
+        target=f.opt_text("target"),
     )
 
 
@@ -420,6 +535,92 @@ def _finding(f: _Fields) -> Finding:
         count=len(checks) if count is None else count,
         line=f.line,
     )
+
+
+def _measured(f: _Fields) -> Measurement:
+    real_time = f.obj.get("real_time")
+    if not isinstance(real_time, bool):
+        raise f.fail("field 'real_time' must be true or false")
+    sources = f.mapping("sources")
+    if not all(isinstance(v, str) for v in sources.values()):
+        raise f.fail("field 'sources' must map keys to strings")
+    return Measurement(
+        target=f.text("target"),
+        real_time=real_time,
+        declared=f.opt_mapping("declared"),
+        sources=dict(sources),
+        measured=f.opt_mapping("measured"),
+        line=f.line,
+    )
+
+
+def _fallback_name(target: Target) -> str:
+    """The name of the one target of a log from before ``targets``: what the runner calls it."""
+    if target.name is not None:
+        return target.name
+    return target.url if target.kind == "remote" and target.url else target.kind
+
+
+class _Targets:
+    """The ``target`` and ``measured`` records seen so far, checked against the run record."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        #: The names the run record lists (its ``targets``); () in older logs.
+        self.listed: tuple[str, ...] = ()
+        self.described: dict[str, Target] = {}
+        self.measured: dict[str, Measurement] = {}
+        #: Names in the order they appear, for logs whose run record lists none.
+        self.seen: list[str] = []
+
+    def _known(self, name: str, line: int, what: str) -> None:
+        if self.listed and name not in self.listed:
+            listed = ", ".join(self.listed)
+            raise ResultLogError(
+                self.path,
+                line,
+                f"{what} names target {name!r}, which the run record does not "
+                f"list (targets: {listed})",
+            )
+        if name not in self.seen:
+            self.seen.append(name)
+
+    def target(self, f: _Fields) -> None:
+        name = f.text("name")
+        self._known(name, f.line, "a 'target' record")
+        if name in self.described:
+            raise f.fail(f"a second 'target' record for {name!r}")
+        self.described[name] = _target(f)
+
+    def measurement(self, f: _Fields) -> None:
+        measurement = _measured(f)
+        self._known(measurement.target, f.line, "a 'measured' record")
+        if measurement.target in self.measured:
+            raise f.fail(f"a second 'measured' record for {measurement.target!r}")
+        self.measured[measurement.target] = measurement
+
+    def check(self, check: Check) -> None:
+        if check.target is not None:
+            self._known(check.target, check.line, "a 'check' record")
+        elif len(self.listed) > 1:
+            raise ResultLogError(
+                self.path,
+                check.line,
+                "a 'check' record without 'target' in a run of several targets",
+            )
+
+    def runs(self, run: RunRecord) -> tuple[TargetRun, ...]:
+        names = list(self.listed) or self.seen
+        if not names:
+            # A log from before several targets: its one target is the run record's.
+            return (TargetRun(_fallback_name(run.target), run.target),)
+        runs = []
+        for name in names:
+            described = self.described.get(name)
+            if described is None and not self.listed and name == _fallback_name(run.target):
+                described = run.target  # named by its checks only: the run record describes it
+            runs.append(TargetRun(name, described, self.measured.get(name)))
+        return tuple(runs)
 
 
 def _end(f: _Fields) -> EndRecord:
@@ -458,6 +659,7 @@ def load_log(path: Path | str) -> RunLog:
         lines.pop()  # the empty piece after the final newline
 
     run: RunRecord | None = None
+    targets = _Targets(path)
     checks: list[Check] = []
     found: list[Finding] = []
     end: EndRecord | None = None
@@ -482,12 +684,19 @@ def load_log(path: Path | str) -> RunLog:
             if kind != "run":
                 raise ResultLogError(path, number, "the first record must be a 'run' record")
             run = _run(fields)
+            targets.listed = run.target_names
         elif kind == "run":
             raise ResultLogError(path, number, "a second 'run' record")
-        elif end is not None and kind in ("check", "end", "finding"):
+        elif end is not None and kind in ("check", "end", "finding", "target", "measured"):
             raise ResultLogError(path, number, f"a {kind!r} record after the 'end' record")
         elif kind == "check":
-            checks.append(_check(fields))
+            check = _check(fields)
+            targets.check(check)
+            checks.append(check)
+        elif kind == "target":
+            targets.target(fields)
+        elif kind == "measured":
+            targets.measurement(fields)
         elif kind == "end":
             end = _end(fields)
         elif kind == "finding":
@@ -504,4 +713,5 @@ def load_log(path: Path | str) -> RunLog:
         end=end,
         truncated_tail=truncated_tail,
         findings=tuple(found),
+        targets=targets.runs(run),
     )

@@ -13,7 +13,17 @@ import re
 from html import escape
 from typing import Any, Final
 
-from reports.log import MATRIX_SEVERITY, MATRIX_VERDICTS, OUTCOMES, Check, MatrixCell, RunLog
+from reports.log import (
+    MATRIX_SEVERITY,
+    MATRIX_VERDICTS,
+    OUTCOMES,
+    Check,
+    MatrixCell,
+    RunLog,
+    Target,
+    TargetRun,
+)
+from reports.policy import REAL_TIME_NOTE, compare
 from reports.summary import (
     Summary,
     case_names,
@@ -52,6 +62,13 @@ MATRIX_GLYPHS: Final = {
     "failed": "\u2717 failed",
 }
 FINDING_WORDS: Final = {"error": "\u2717 **Problem:**", "warning": "! **Limit:**", "info": "Note:"}
+#: How a measured value compares with the declared one (reports.policy statuses).
+POLICY_WORDS: Final = {
+    "same": "\u2713 same",
+    "differs": "\u2717 **differs**",
+    "not_measured": "\u2013 not measured",
+    "not_declared": "\u2013 not declared",
+}
 #: Policy and seed longer than this are cut in the summary (the JSON report has them whole).
 MAX_JSON_CHARS: Final = 4000
 
@@ -103,7 +120,11 @@ def _headline(log: RunLog, summary: Summary) -> list[str]:
         facts.append(f"{len(summary.expected_failures)} expected failure(s) not counted")
     if summary.duration_seconds is not None:
         facts.append(duration_text(summary.duration_seconds))
-    facts.append(f"target {_md(log.run.target.describe())}")
+    if log.several_targets:
+        names = ", ".join(_code(t.name) for t in log.targets)
+        facts.append(f"{len(log.targets)} targets: {names}")
+    else:
+        facts.append(f"target {_md(log.run.target.describe())}")
     if log.run.run_id:
         facts.append(f"run {_code(log.run.run_id)}")
     lines += [" \u00b7 ".join(facts), ""]
@@ -115,7 +136,87 @@ def _headline(log: RunLog, summary: Summary) -> list[str]:
         ]
     if summary.end_agrees is False:
         lines += ["> The end record disagrees with the check records; the checks are counted.", ""]
-    return [*lines, *_counts_table(summary), ""]
+    for target in log.targets:
+        if target.started is False:
+            error = target.description.error if target.description is not None else None
+            lines += [
+                f"> **Target {_code(target.name)} could not be started:** "
+                f"{_md(error or 'no reason recorded')}; its checks are errors.",
+                "",
+            ]
+    return [*lines, *_counts_table(summary), "", *_target_counts(log, summary)]
+
+
+def _target_counts(log: RunLog, summary: Summary) -> list[str]:
+    """Counts by outcome per target, when there are several."""
+    if not log.several_targets:
+        return []
+    shown = [o for o in OUTCOMES if summary.counts[o] or o in ("passed", "failed")]
+    lines = [
+        "| Target | " + " | ".join(OUTCOME_TEXT[o] for o in shown) + " |",
+        "|---|" + "---:|" * len(shown),
+    ]
+    for name, counts in summary.by_target.items():
+        lines.append(f"| {_code(name)} | " + " | ".join(str(counts[o]) for o in shown) + " |")
+    return [*lines, ""]
+
+
+def _cell(check: Check) -> str:
+    """A matrix cell: the outcome's sign and word, and whether it was unexpected or expected."""
+    text = OUTCOME_TEXT.get(check.outcome, check.outcome)
+    if is_unexpected(check):
+        return text + " **(unexpected)**"
+    return text + (" (expected)" if check.expected is not None else "")
+
+
+def _target_matrix(log: RunLog, names: list[str]) -> list[str]:
+    """Rows: the checks by plan; columns: the targets; cells: each check's outcome there."""
+    if not log.several_targets:
+        return []
+    rows: dict[tuple[str, str], dict[str, Check]] = {}
+    for check, name in zip(log.checks, names, strict=True):
+        target = log.target_of(check)
+        rows.setdefault((check.plan, name.removeprefix(f"{target}::")), {})[target] = check
+    order = {plan: i for i, plan in enumerate(log.run.plans)}
+    ranked = sorted(rows, key=lambda row: order.get(row[0], len(order)))  # stable: run order
+    targets = [t.name for t in log.targets]
+    lines = [
+        "### Target \u00d7 check matrix",
+        "",
+        "| Plan | Check | " + " | ".join(_code(t) for t in targets) + " |",
+        "|---|---|" + "---|" * len(targets),
+    ]
+    for plan, check_name in ranked:
+        cells = rows[(plan, check_name)]
+        shown = [_cell(cells[t]) if t in cells else "not run" for t in targets]
+        lines.append(f"| {_md(plan)} | {_code(check_name)} | " + " | ".join(shown) + " |")
+    return [*lines, ""]
+
+
+def _measured_vs_declared(target: TargetRun, several: bool) -> list[str]:
+    """A target's measured policy beside its declared one (when its measured record exists)."""
+    title = "### Measured vs declared" + (f": {_code(target.name)}" if several else "")
+    lines = [title, ""]
+    if target.real_time:
+        lines += [f"> {_code(target.name)} {REAL_TIME_NOTE}.", ""]
+    measurement = target.measured
+    if measurement is None:
+        if target.started is False:
+            return []  # said in the headline; nothing was measured
+        why = (
+            "the run stopped before this target started"
+            if target.started is None
+            else "no measured record: the run stopped before this target's checks ended"
+        )
+        return [*lines, f"Nothing measured: {why}.", ""]
+    lines += ["| What | Declared | Measured | |", "|---|---|---|---|"]
+    lines += [
+        f"| {_md(r.aspect)} | {_md(r.declared)} | {_md(r.measured)} | {POLICY_WORDS[r.status]} |"
+        for r in compare(measurement)
+    ]
+    if measurement.declared is None:
+        lines += ["", "The target declares no policy."]
+    return [*lines, ""]
 
 
 def _outcome_words(check: Check) -> str:
@@ -166,17 +267,20 @@ def _unexpected(check: Check, name: str) -> list[str]:
 
 
 def _checks_table(log: RunLog, names: list[str]) -> list[str]:
+    several = log.several_targets
     lines = [
         "### Plans and checks",
         "",
-        "| Plan | Check | Outcome | Requirements | Time |",
-        "|---|---|---|---|---:|",
+        ("| Target " if several else "") + "| Plan | Check | Outcome | Requirements | Time |",
+        ("|---" if several else "") + "|---|---|---|---|---:|",
     ]
     for check, name in zip(log.checks, names, strict=True):
         took = duration_text(check.duration_ms / 1000) if check.duration_ms is not None else ""
+        target = log.target_of(check)
         lines.append(
-            f"| {_md(check.plan)} | {_code(name)} | {_outcome_words(check)} | "
-            f"{_reqs(check.all_requirements)} | {took} |"
+            (f"| {_code(target)} " if several else "")
+            + f"| {_md(check.plan)} | {_code(name.removeprefix(f'{target}::'))} | "
+            f"{_outcome_words(check)} | {_reqs(check.all_requirements)} | {took} |"
         )
     return [*lines, ""]
 
@@ -204,14 +308,28 @@ def _provenance(log: RunLog) -> list[str]:
         finished = "not recorded (interrupted)" + (
             f"; last check ended {when(last)}" if last else ""
         )
+    if log.several_targets:
+        targets = [("Targets", f"{len(log.targets)}, in run order")]
+        targets += [(_code(t.name), _md(_target_words(t))) for t in log.targets]
+        declared = f"of {_code(log.targets[0].name)}, the first target: " + (
+            "below" if run.policy else "none (it declares no policy)"
+        )
+    else:
+        described = log.targets[0].description if log.targets else None
+        words = _md(run.target.describe())
+        if described is not None and described is not run.target:
+            extra = _target_details(described)
+            words += f": {_md(extra)}" if extra else ""
+        targets = [("Target", words)]
+        declared = "below" if run.policy else "none (the target declares no policy)"
     rows = [
         ("Harness", _md(harness)),
         ("Run id", _code(run.run_id) if run.run_id else "not recorded"),
         ("Command", f"{_code(run.command)}, plans {_md(', '.join(run.plans) or 'none')}"),
-        ("Target", _md(run.target.describe())),
+        *targets,
         ("Variant", _md(variant_text(run.variant) or "none")),
         ("Expectations", _md(run.expectations_file or "none")),
-        ("Declared policy", "below" if run.policy else "none (the target declares no policy)"),
+        ("Declared policy", declared),
         ("Seed", "below (passwords redacted)" if run.seed else "not recorded"),
         ("Started", when(run.started_at)),
         ("Finished", _md(finished)),
@@ -230,6 +348,31 @@ def _provenance(log: RunLog) -> list[str]:
             ]
             lines.append("")
     return lines
+
+
+def _target_details(target: Target) -> str:
+    """Title, capabilities, options and clock of a target, in words."""
+    parts = []
+    if target.title:
+        parts.append(target.title)
+    if target.capabilities:
+        parts.append("capabilities " + ", ".join(target.capabilities))
+    if target.options:
+        parts.append("options " + ", ".join(f"{k}={v}" for k, v in target.options.items()))
+    if target.clock:
+        parts.append("ran in real time" if target.real_time else f"clock {target.clock}")
+    return "; ".join(parts)
+
+
+def _target_words(target: TargetRun) -> str:
+    """One target for the provenance table."""
+    d = target.description
+    if d is None:
+        return "not reached: the run stopped before it started"
+    if not d.started:
+        return f"could not be started: {d.error or 'no reason recorded'}"
+    details = _target_details(d)
+    return d.describe() + (f": {details}" if details else "")
 
 
 def _findings(log: RunLog) -> list[str]:
@@ -303,6 +446,7 @@ def render_markdown(log: RunLog) -> str:
     lines += _findings(log)
     lines += _matrix(log)
     lines += _grouped_matrices(log)
+    lines += _target_matrix(log, names)
     if summary.unexpected:
         lines += ["### Unexpected results", ""]
         shown = 0
@@ -314,6 +458,9 @@ def render_markdown(log: RunLog) -> str:
                     break
                 lines += _unexpected(check, name)
                 shown += 1
+    for target in log.targets:
+        if target.measured is not None or log.several_targets:
+            lines += _measured_vs_declared(target, log.several_targets)
     table = _checks_table(log, names)
     if len(log.checks) > MAX_OPEN_TABLE:
         # A long table would bury the provenance: folded, still one click away.

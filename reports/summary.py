@@ -64,6 +64,7 @@ class Summary:
     counts: dict[str, int]
     by_plan: dict[str, dict[str, int]]
     by_requirement: dict[str, RequirementSummary]
+    #: Check keys (``RunLog.key``: id, or ``TARGET::id`` with several targets), as in ``end``.
     unexpected: tuple[str, ...]
     expected_failures: tuple[str, ...]
     complete: bool
@@ -71,6 +72,8 @@ class Summary:
     duration_seconds: float | None
     #: None without an end record; else whether its counts and unexpected list match the checks.
     end_agrees: bool | None
+    #: Counts by outcome per target, in run order (every target, even one with no checks).
+    by_target: dict[str, dict[str, int]]
 
 
 def _requirement_key(req: str) -> tuple[str, tuple[tuple[int, int, str], ...]]:
@@ -84,20 +87,23 @@ def summarize(log: RunLog) -> Summary:
     """Compute the summary of a loaded log."""
     counts = zero_counts()
     by_plan: dict[str, dict[str, int]] = {plan: zero_counts() for plan in log.run.plans}
+    by_target: dict[str, dict[str, int]] = {t.name: zero_counts() for t in log.targets}
     req_checks: dict[str, list[str]] = {}
     req_counts: dict[str, dict[str, int]] = {}
     for check in log.checks:
         counts[check.outcome] += 1
         by_plan.setdefault(check.plan, zero_counts())[check.outcome] += 1
+        by_target.setdefault(log.target_of(check), zero_counts())[check.outcome] += 1
         for req in check.all_requirements:
-            req_checks.setdefault(req, []).append(check.id)
+            req_checks.setdefault(req, []).append(log.key(check))
             req_counts.setdefault(req, zero_counts())[check.outcome] += 1
     by_requirement = {
         req: RequirementSummary(tuple(req_checks[req]), req_counts[req])
         for req in sorted(req_checks, key=_requirement_key)
     }
-    unexpected = tuple(c.id for c in log.checks if is_unexpected(c))
-    expected_failures = tuple(c.id for c in log.checks if is_expected_failure(c))
+    # Keyed as the end record keys them, so the comparison below is like for like.
+    unexpected = tuple(log.key(c) for c in log.checks if is_unexpected(c))
+    expected_failures = tuple(log.key(c) for c in log.checks if is_expected_failure(c))
 
     if unexpected:
         verdict = "failed"
@@ -126,6 +132,7 @@ def summarize(log: RunLog) -> Summary:
         verdict=verdict,
         duration_seconds=duration,
         end_agrees=end_agrees,
+        by_target=by_target,
     )
 
 
@@ -145,15 +152,16 @@ def variant_text(variant: Mapping[str, Any]) -> str:
 def case_names(log: RunLog) -> list[str]:
     """One name per check record, unique within the log (JUnit and CTRF test names).
 
-    The check id, and when the same check ran more than once (one run per
-    variant) the id followed by the check's variant: ``id [digits=8]``.
+    The check's key (its id, ``TARGET::id`` with several targets), and when
+    the same check ran more than once against a target (one run per variant)
+    the key followed by the check's variant: ``id [digits=8]``.
     """
-    repeats = Counter(c.id for c in log.checks)
+    repeats = Counter(log.key(c) for c in log.checks)
     names: list[str] = []
     used: set[str] = set()
     for index, check in enumerate(log.checks, 1):
-        name = check.id
-        if repeats[check.id] > 1:
+        name = log.key(check)
+        if repeats[name] > 1:
             name += f" [{variant_text(check.variant or {}) or f'#{index}'}]"
         while name in used:  # the same variant twice: number it
             name += f" #{index}"

@@ -57,7 +57,16 @@ def test_document_holds_run_checks_and_end_in_a_stable_order(tmp_path: Path) -> 
     document = json.loads(text)
     assert list(document) == ["reportFormat", "specVersion", "generatedBy", "results", "extra"]
     document = document["extra"]
-    assert list(document) == ["report", "run", "checks", "end", "summary"]
+    assert list(document) == [
+        "report",
+        "run",
+        "targets",
+        "measured",
+        "declared",
+        "checks",
+        "end",
+        "summary",
+    ]
     assert document["run"]["variant"] == {"algorithm": "SHA1", "digits": 6, "period": 30}
     window = next(c for c in document["checks"] if c["id"] == "window-fail")
     assert window["charts"][0]["data"]["declared"] == {"back": 1, "forward": 1}
