@@ -522,8 +522,8 @@ def lock_probe(prober: Prober, failures: int, after: float = 0.0) -> LockProbe:
                 if clock.runs:
                     # A running clock (libfaketime) moved on while the wrong codes went in:
                     # count from the last one, and never set the clock back (a rate limit
-                    # would not see them any more). It is set in whole seconds: round up.
-                    then = math.ceil(clock.now() + after)
+                    # would not see them any more).
+                    then = clock.now() + after
                 prober.set_time(then)
             code = credential.code_at(then)
             correct = Sample(

@@ -4,11 +4,18 @@ Two ways, per ``shared/reference/peers-setup.md``:
 
 - a long-running server: ``LD_PRELOAD`` of libfaketime with a timestamp file
   the harness rewrites (``FaketimeFileClock``). The file holds
-  ``@YYYY-MM-DD hh:mm:ss`` and the clock runs on from there. libfaketime
+  ``@YYYY-MM-DD hh:mm:ss.mmm`` and the clock runs on from there. libfaketime
   re-bases only when the file's *content* changes, so every write carries a
   tag of its own after the time (``#17``): writing the same time twice would
   otherwise keep the old base running. The file is written before the process
-  starts (an unparsable file breaks its ``sleep`` calls).
+  starts (an unparsable file breaks its ``sleep`` calls). The peer's first
+  reading after a rewrite comes back a few microseconds *before* the written
+  time (299 of 300 rewrites, measured), which at a step's first second is the
+  step before: the clock writes ``LEAD_SECONDS`` past the time asked for.
+  ``DONT_FAKE_MONOTONIC`` keeps the peer's timeouts on real time (a faked
+  monotonic clock jumps by years with the wall clock), at a price: CPython's
+  ``time.sleep`` then fails with EINVAL, so a host app must wait with
+  ``select`` or ``Event.wait`` instead.
 - one command: libfaketime preloaded with ``FAKETIME="@YYYY-MM-DD hh:mm:ss"``
   (``faked_environment``), which is what the ``faketime`` wrapper sets, without
   the wrapper: it leaves a semaphore and a shared-memory file in ``/dev/shm``
@@ -27,7 +34,6 @@ import itertools
 import math
 import os
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
@@ -38,6 +44,8 @@ from conformance.drivers.seam import DriverError, ServerClock
 PYTHON_MAX_TIME: Final = 9_183_110_400.0
 #: 9999-12-31: the timestamp file's four-digit year.
 FILE_MAX_TIME: Final = 253_402_300_799.0
+#: How far past the asked time a rewritten clock starts (see the module's docstring).
+LEAD_SECONDS: Final = 0.002
 
 
 def libfaketime() -> str | None:
@@ -48,7 +56,7 @@ def libfaketime() -> str | None:
 
 
 def faked_environment(unix_time: float) -> tuple[dict[str, str], list[str]]:
-    """The environment of one command whose clock starts at ``unix_time`` (whole seconds).
+    """The environment of one command whose clock starts at ``unix_time`` (to the millisecond).
 
     Returns the whole environment and how evidence shows the faked part.
     """
@@ -68,7 +76,10 @@ def faked_environment(unix_time: float) -> tuple[dict[str, str], list[str]]:
 
 
 def _stamp(unix_time: float) -> str:
-    return datetime.fromtimestamp(math.floor(unix_time), UTC).strftime("%Y-%m-%d %H:%M:%S")
+    """The time as libfaketime reads it (in UTC, since the peer runs with TZ=UTC), to the ms."""
+    millis = math.floor(unix_time * 1000)
+    whole, fraction = divmod(millis, 1000)
+    return datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%d %H:%M:%S") + f".{fraction:03d}"
 
 
 class FaketimeFileClock(ServerClock):
@@ -76,24 +87,13 @@ class FaketimeFileClock(ServerClock):
 
     runs = True
 
-    def __init__(
-        self,
-        path: Path,
-        start: float,
-        *,
-        max_time: float = PYTHON_MAX_TIME,
-        settle: Callable[[], None] | None = None,
-    ) -> None:
+    def __init__(self, path: Path, start: float, *, max_time: float = PYTHON_MAX_TIME) -> None:
         library = libfaketime()
         if library is None:
             raise DriverError("libfaketime is not installed: run 'make peers'")
         self.library = library
         self.path = path
         self.max_time = max_time
-        #: Called after each move, once the peer runs: libfaketime's first reading after
-        #: a move can come back ~20 µs before the written time (in the previous step at
-        #: phase 0), so a driver sets this to a cheap request that takes that reading.
-        self.settle = settle
         self._tags = itertools.count(1)
         self._base = 0.0
         self._set_at = 0.0
@@ -116,15 +116,12 @@ class FaketimeFileClock(ServerClock):
                 f"this target's clock cannot reach {unix_time:.0f} "
                 f"(libfaketime and CPython stop at {self.max_time:.0f})"
             )
-        whole = math.floor(unix_time)
-        stamp = _stamp(whole)
+        start = unix_time + LEAD_SECONDS
         temporary = self.path.with_name(self.path.name + ".new")
-        temporary.write_text(f"@{stamp} #{next(self._tags)}\n", encoding="ascii")
+        temporary.write_text(f"@{_stamp(start)} #{next(self._tags)}\n", encoding="ascii")
         # Atomic: the peer never reads a half-written file.
         os.replace(temporary, self.path)
-        self._base, self._set_at = float(whole), time.monotonic()
-        if self.settle is not None:
-            self.settle()
+        self._base, self._set_at = start, time.monotonic()
 
     def now(self) -> float:
         return self._base + (time.monotonic() - self._set_at)
