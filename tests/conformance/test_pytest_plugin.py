@@ -166,7 +166,7 @@ def test_a_check_fails_against_its_mutant_with_step_and_requirements(
     result.stdout.fnmatch_lines(
         [
             "*_ twofa::replay::replay-same-code-twice _*",
-            "replay-same-code-twice failed at step 1 [[]RPL-01[]]: the same code was accepted twice*",
+            "replay-same-code-twice failed at step 1 [[]RPL-01[]]: the same code was accepted *",
             "*plan replay, severity error, requirements RPL-01, RPL-02",
             "*1. FAILED   Submit the current code, then the same code again [[]RPL-01[]]*",
             "last HTTP exchange:",
