@@ -32,6 +32,17 @@ class Expectation:
     comment: str
     #: The target it is about (``twofa targets`` names), or None for every target.
     target: str | None = None
+    #: Every outcome that is expected (a race a peer loses now and then: passed or failed);
+    #: ``outcome`` is the first of them.
+    outcomes: tuple[str, ...] = ()
+
+    @property
+    def accepted(self) -> tuple[str, ...]:
+        return self.outcomes or (self.outcome,)
+
+    def logged_outcome(self, actual: str) -> str:
+        """The outcome the log records as expected: the one that happened, if listed."""
+        return actual if actual in self.accepted else self.outcome
 
 
 #: The fields of one expectations entry.
@@ -59,7 +70,8 @@ def load_expectations(
 ) -> dict[str, Expectation]:
     """Read an expectations file: a YAML list of ``{check, outcome, comment[, target]}`` entries.
 
-    ``outcome`` defaults to ``failed``. ``target`` narrows an entry to one target
+    ``outcome`` defaults to ``failed``; a list of outcomes expects any of them
+    (a race a peer loses now and then). ``target`` narrows an entry to one target
     (a name ``twofa targets`` lists, a URL): a team records there what it has
     chosen to accept of a peer. The comment is mandatory: an expected
     failure nobody can explain is a bug. With ``known_checks``, an entry for a
@@ -114,13 +126,18 @@ def load_expectations(
         comment = entry.get("comment")
         if not isinstance(comment, str) or not comment.strip():
             raise ExpectationsError(f"{where}: needs a comment saying why this outcome is expected")
-        outcome = entry.get("outcome", "failed")
-        if outcome not in outcomes:
-            raise ExpectationsError(
-                f"{where}: unknown outcome {_one_line(outcome)!r} (one of {', '.join(outcomes)})"
-            )
+        given = entry.get("outcome", "failed")
+        listed = given if isinstance(given, list) and given else [given]
+        for outcome in listed:
+            if outcome not in outcomes:
+                raise ExpectationsError(
+                    f"{where}: unknown outcome {_one_line(outcome)!r} (one of {', '.join(outcomes)}"
+                    ", or a list of them)"
+                )
         first_entry[key] = index
-        found[key] = Expectation(check_id, outcome, comment.strip(), target)
+        found[key] = Expectation(
+            check_id, listed[0], comment.strip(), target, tuple(dict.fromkeys(listed))
+        )
     return found
 
 
@@ -181,7 +198,7 @@ def redacted(value: Any) -> Any:
 def is_unexpected(result: CheckResult, expected: Expectation | None) -> bool:
     """A failure nobody expected, or an expected outcome that did not happen."""
     if expected is not None:
-        return result.outcome.value != expected.outcome
+        return result.outcome.value not in expected.accepted
     return result.outcome in (Outcome.FAILED, Outcome.ERROR)
 
 
@@ -279,10 +296,17 @@ class ResultLog:
                 "plan": spec.plan,
                 "requirements": list(spec.requirements),
                 "severity": spec.severity,
+                "needs": sorted(c.value for c in spec.needs),
                 "outcome": result.outcome.value,
                 "reason": result.reason,
                 "expected": (
-                    {"outcome": expected.outcome, "comment": expected.comment} if expected else None
+                    {
+                        "outcome": expected.logged_outcome(result.outcome.value),
+                        "outcomes": list(expected.accepted),
+                        "comment": expected.comment,
+                    }
+                    if expected
+                    else None
                 ),
                 "started_at": result.started_at,
                 "duration_ms": round(result.duration_ms, 1),

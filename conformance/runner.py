@@ -143,7 +143,7 @@ def run_check(run: RunContext, spec: CheckSpec) -> CheckResult:
     """Run one check; not applicable without its capabilities, skipped without harness mode."""
     missing = missing_capabilities(run, spec)
     if missing is not None:
-        result = CheckResult(spec, Outcome.NOT_APPLICABLE, f"needs {missing}", [], 0.0, 0.0)
+        result = CheckResult(spec, Outcome.NOT_APPLICABLE, missing, [], 0.0, 0.0)
     elif spec.needs_harness and not run.has_harness:
         result = CheckResult(
             spec,
