@@ -9,7 +9,7 @@ PEERS_OK := .peers/.ready
 export TZ := UTC
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup peers test conformance lint bench serve clean
+.PHONY: setup peers test conformance targets-table lint bench serve clean
 
 setup: $(INSTALLED) $(BROWSER_OK)
 
@@ -39,6 +39,12 @@ test: setup peers
 
 conformance: setup
 	$(VENV)/bin/twofa run --target embedded --out out/reports
+
+# docs/targets.md's table of what the peers do, measured again: every peer at its defaults.
+PEER_TARGETS := privacyidea pam-google-authenticator pam-oath django-otp flask-security
+targets-table: setup peers
+	-$(VENV)/bin/twofa run $(addprefix --target ,$(PEER_TARGETS)) --out out/targets-table
+	$(PY) -m reports.targets_table out/targets-table/latest/results.jsonl --update docs/targets.md
 
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .

@@ -13,7 +13,7 @@ import statistics
 import time
 from collections.abc import Callable
 
-from benchmarks import browser_enrollment, run_by_plan, scenarios, vendor
+from benchmarks import browser_enrollment, run_by_plan, scenarios, targets, vendor
 from simulators.clock import ManualClock
 from simulators.device import AuthenticatorDevice
 
@@ -82,6 +82,8 @@ def main() -> None:
     scenarios.main()
     print()
     vendor.main()
+    print()
+    targets.main()
 
 
 if __name__ == "__main__":

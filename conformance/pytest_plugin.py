@@ -20,6 +20,7 @@ import inspect
 import json
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -238,6 +239,7 @@ class Conformance:
             raise TargetUnavailable(self.start_error)
         if self.run is None:
             self.workdir = tempfile.TemporaryDirectory(prefix="twofa-pytest-")
+            started = time.time()
             try:
                 self.driver = open_target(self.spec, self.options, Path(self.workdir.name))
                 run = run_context_for(self.driver)
@@ -254,7 +256,7 @@ class Conformance:
                     self.selected,
                     expectations_file=self.expectations_file,
                 )
-                self.log.target(run.driver.describe() if run.driver else {})
+                self.log.target(run.driver.describe() if run.driver else {}, started)
         return self.run
 
     def record(self, result: CheckResult) -> None:

@@ -256,9 +256,12 @@ class ResultLog:
             }
         )
 
-    def target(self, described: dict[str, Any]) -> None:
-        """A target started (or could not be): its description, before its checks."""
-        self._write({"record": "target", **redacted(described)})
+    def target(self, described: dict[str, Any], started_at: float) -> None:
+        """A target started (or could not be): its description, before its checks.
+
+        ``started_at`` is when its start began (so its time includes starting it).
+        """
+        self._write({"record": "target", **redacted(described), "started_at": started_at})
 
     def measured(
         self,

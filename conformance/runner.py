@@ -10,6 +10,7 @@ reason, never dropped). After a target's checks its measurements are logged
 from __future__ import annotations
 
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -190,6 +191,7 @@ def run_targets(
     total, index = len(checks) * len(targets), 0
     try:
         for position, (name, opener) in enumerate(targets):
+            began = time.time()
             try:
                 driver: Driver | None = opener()
                 failure = ""
@@ -208,10 +210,10 @@ def run_targets(
                 )
             try:
                 if run is None or driver is None:
-                    log.target({"name": name, "started": False, "error": failure})
+                    log.target({"name": name, "started": False, "error": failure}, began)
                 else:
                     run.output_dir = log_path.parent
-                    log.target(_target_record(run, policy_file))
+                    log.target(_target_record(run, policy_file), began)
                     if on_start is not None:
                         on_start(driver)
                 for spec in checks:
