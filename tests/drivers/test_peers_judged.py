@@ -24,6 +24,7 @@ from conformance.drivers import open_target, parse_target
 from conformance.drivers.privacyidea import start_server
 from conformance.drivers.seam import Capability, Driver
 from conformance.measured import MeasuredTarget
+from conformance.results import Expectation, expectation_for, load_expectations
 from conformance.runner import run_targets, select_checks
 
 ROOT = Path(__file__).parents[2]
@@ -174,3 +175,27 @@ def test_real_time_mode_measures_the_managed_window(tmp_path: Path) -> None:
     assert not faked.real_time
     assert (live.back, live.forward) == (faked.back, faked.forward) == (6, 5)
     assert live.accepted_offsets(0) == list(range(-6, 6))
+
+
+@pytest.mark.parametrize("peer", PEERS)
+def test_each_peers_expectations_file_accepts_exactly_its_findings(
+    peer: str, every_peer: Path
+) -> None:
+    """peers/expectations/PEER.yaml lists what the run finds, no more: nothing unexpected."""
+    expectations = load_expectations(ROOT / "peers" / "expectations" / f"{peer}.yaml", REGISTRY)
+    assert all(e.target == peer for e in expectations.values())
+    records = [json.loads(line) for line in (every_peer / "results.jsonl").read_text().splitlines()]
+    unexpected = [
+        (r["id"], r["outcome"])
+        for r in records
+        if r["record"] == "check"
+        and r["target"] == peer
+        and is_unexpected_outcome(r["outcome"], expectation_for(expectations, peer, r["id"]))
+    ]
+    assert unexpected == []
+
+
+def is_unexpected_outcome(outcome: str, expected: Expectation | None) -> bool:
+    if expected is not None:
+        return outcome not in expected.accepted
+    return outcome in ("failed", "error")
