@@ -233,8 +233,8 @@ class ResultLog:
     ) -> None:
         """Write the run record: what ran, against what, from which harness (provenance)."""
         commit, dirty = harness_commit()
-        targets = targets if targets is not None else [target]
-        self.several_targets = len(targets) > 1
+        # One target named by ``target`` alone (replay, check-authenticator): no ``targets``.
+        self.several_targets = targets is not None and len(targets) > 1
         self._write(
             {
                 "record": "run",
@@ -247,7 +247,7 @@ class ResultLog:
                 "command": command,
                 "started_at": time.time(),
                 "target": target,
-                "targets": targets,
+                **({"targets": targets} if targets is not None else {}),
                 "policy": policy,
                 "seed": None if seed is None else redacted(seed),
                 "plans": plans,
