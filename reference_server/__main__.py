@@ -106,11 +106,12 @@ def serve(args: argparse.Namespace) -> int:
     # Imported here so that argument errors answer fast.
     from werkzeug.serving import make_server
 
-    from .app import create_app, services
+    from .app import create_app
     from .mail import EmbeddedSmtp
     from .models import Agent
     from .policy import PolicyError
     from .seed import DEMO_SEED, load_seed
+    from .services import services
 
     sink: EmbeddedSmtp | None = None
     smtp_host = os.environ.get("SMTP_HOST")
@@ -159,7 +160,12 @@ def serve(args: argparse.Namespace) -> int:
             fresh = db.query(Agent).first() is None
             if fresh:
                 load_seed(
-                    db, DEMO_SEED, now=svc.clock.now(), passwords=svc.passwords, policy=svc.policy
+                    db,
+                    DEMO_SEED,
+                    now=svc.clock.now(),
+                    passwords=svc.passwords,
+                    policy=svc.policy,
+                    gating=svc.rules.gating,
                 )
         state = "loaded into the empty database" if fresh else "database already had data"
         print(f"demo seed ({state}):", file=out)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from flask import request
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -95,20 +94,10 @@ def end_tokens(db: Session, agent_id: int, now: float, *, keep: int | None = Non
     db.execute(statement.values(ended_at=now))
 
 
-def bearer_token() -> str:
-    """The token of the ``Authorization: Bearer`` header, or 401 ``unauthenticated``."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, value = header.strip().partition(" ")
-    value = value.strip()
-    if scheme.lower() != "bearer" or not value or len(value) > 512:
-        raise ApiError("unauthenticated")
-    return value
-
-
 def load_caller(db: Session, token_value: str, now: float) -> Caller:
     """The live token ``token_value`` and its agent, or 401 ``unauthenticated``.
 
-    The JSON API passes ``bearer_token()``, the pages the session cookie.
+    The JSON API passes the bearer token, the pages the session cookie.
     """
     if not token_value or len(token_value) > 512:
         raise ApiError("unauthenticated")

@@ -11,21 +11,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final
 
-from flask import Flask, current_app
+from flask import Flask
 from sqlalchemy import Engine, create_engine, event, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from .clock import ServerClock
 from .errors import register_error_handlers
-from .mail import EmbeddedSmtp, Mailer, ReceivedMail
-from .models import Base, CapturedMail, Setting
+from .mail import EmbeddedSmtp, Mailer
+from .models import Base, Setting
 from .policy import Policy, PolicyError, policy_from_mapping
+from .rules import Rules
 from .security import Passwords, SecretBox, load_or_create_key
+from .services import Services
 
 log = logging.getLogger(__name__)
 
@@ -55,39 +57,6 @@ def default_instance_path() -> Path:
     if (checkout / "pyproject.toml").is_file():
         return checkout / "instance"
     return Path.cwd() / "instance"
-
-
-@dataclass
-class Services:
-    """What request handlers need, built once per app."""
-
-    engine: Engine
-    sessions: sessionmaker[Session]
-    clock: ServerClock
-    policy: Policy
-    passwords: Passwords
-    box: SecretBox
-    mailer: Mailer | None
-    harness: bool
-
-    def capture(self, mail: ReceivedMail) -> None:
-        """Store a message the embedded SMTP server received (harness mailbox)."""
-        with self.sessions.begin() as db:
-            db.add(
-                CapturedMail(
-                    to=mail.to,
-                    subject=mail.subject,
-                    body=mail.body,
-                    code=mail.code,
-                    received_at=self.clock.now(),
-                )
-            )
-
-
-def services() -> Services:
-    """The ``Services`` of the app handling the current request."""
-    found: Services = current_app.extensions["twofa"]
-    return found
 
 
 def make_engine(url: str) -> Engine:
@@ -143,6 +112,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if policy.faults and not settings["HARNESS"]:
         # A deliberately broken server is a test instrument: never outside harness mode.
         raise PolicyError(f"faults {sorted(policy.faults)} are allowed in harness mode only")
+    rules = Rules()
+    if policy.faults:
+        # Only here, and only in harness mode, is the faults package imported at all.
+        from . import faults
+
+        try:
+            faults.apply(rules, policy.faults)
+        except faults.UnknownFault as exc:
+            raise PolicyError(str(exc)) from None
 
     clock = settings["CLOCK"] or ServerClock()
     app.config["CLOCK"] = clock
@@ -163,6 +141,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         box=SecretBox(load_or_create_key(settings["TOTP_ENCRYPTION_KEY"], instance)),
         mailer=mailer,
         harness=bool(settings["HARNESS"]),
+        rules=rules,
     )
     if sink is not None:
         sink.deliver = found.capture

@@ -2,8 +2,9 @@
 
 Built once from the application configuration (``POLICY`` mapping, possibly
 loaded from a YAML file) and served as-is by ``GET /__harness__/policy``. The
-domain code in ``verification.py`` reads only this object, so a deliberately
-broken server ("mutant") is a different ``Policy`` or a ``faults`` entry.
+domain code reads it through the app's ``Rules`` (``rules.py``); ``faults``
+names the deliberate faults of a mutant (harness mode only, ``faults/``), which
+the policy only lists: they act by replacing one of those rules.
 """
 
 from __future__ import annotations
@@ -18,40 +19,6 @@ from .versions import Version, VersionError, parse_group_version
 
 #: NIST SP 800-63B §5.2.2: never more than 100 consecutive failed attempts.
 NIST_MAX_CONSECUTIVE_FAILURES: Final = 100
-
-#: Fault names a later issue may switch on to build deliberately broken servers.
-#: The domain code consults ``Policy.faults``; none is on by default.
-KNOWN_FAULTS: Final = frozenset(
-    {
-        "no_replay_guard",
-        "no_throttle",
-        "old_device_survives",
-        "reusable_email_code",
-        "no_version_gating",
-        "counter_32bit",
-        "reusable_setup_code",
-        "no_token_rotation",
-        "any_hash_accepted",
-        "lenient_code_format",
-        "short_secret",
-        "undeclared_wide_window",
-        "undeclared_narrow_window",
-        "no_drift_tracking",
-        "unbounded_drift",
-        "email_code_never_expires",
-        "no_email_attempt_limit",
-        "resend_keeps_old_code",
-        "old_device_retired_early",
-        "remote_support_seat_ungated",
-        "partial_token_hosts",
-        "qr_uri_mismatch",
-        "qr_for_mobile",
-        "manual_key_truncated",
-        "cacheable_provisioning",
-        "unencoded_label",
-    }
-)
-
 
 #: The seed's minimum: "v4.3, b1575 or later".
 DEFAULT_MINIMUM_CLIENT: Final = Version(4, 3, 1575)
@@ -106,25 +73,18 @@ class Policy:
             raise PolicyError("totp period must be 1 to 120 seconds (NIST: change every 2 min)")
         if ":" in self.totp_issuer or not self.totp_issuer:
             raise PolicyError("the issuer must be non-empty and contain no ':'")
-        if "no_throttle" not in self.faults and not (
+        if not (
             1 <= self.throttle_max_failures <= self.throttle_hard_limit
             and self.throttle_hard_limit <= NIST_MAX_CONSECUTIVE_FAILURES
         ):
             raise PolicyError("throttle limits must satisfy 1 <= max_failures <= hard_limit <= 100")
         if self.email_code_digits != 6:
             raise PolicyError("email codes have 6 digits")
-        unknown = self.faults - KNOWN_FAULTS
-        if unknown:
-            raise PolicyError(f"unknown faults: {sorted(unknown)}")
 
     @property
     def secret_bytes(self) -> int:
         """RFC 6238 §5.1: a secret as long as the HMAC output of the algorithm."""
         return DIGEST_BYTES[self.totp_algorithm]
-
-    def has(self, fault: str) -> bool:
-        """Whether a deliberate fault is switched on (never, in the reference server)."""
-        return fault in self.faults
 
     def describe(self) -> dict[str, Any]:
         """The policy as ``GET /__harness__/policy`` serves it."""

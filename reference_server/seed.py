@@ -15,8 +15,8 @@ from .models import (
     Setting,
 )
 from .policy import Policy
+from .rules import Gating
 from .security import Passwords
-from .versions import parse_group_version
 
 #: The demo seed: an admin, agents on each seat, device groups at, below and above
 #: the minimum (4.3 build 1575). Fixed passwords: this is a demo on loopback.
@@ -56,15 +56,6 @@ DEMO_SEED: Final[dict[str, Any]] = {
 }
 
 
-def outdated_groups(groups: list[DeviceGroup], policy: Policy) -> list[DeviceGroup]:
-    """Groups below the minimum version and build."""
-    return [
-        group
-        for group in groups
-        if parse_group_version(group.version, group.build) < policy.minimum_client
-    ]
-
-
 def group_json(group: DeviceGroup) -> dict[str, Any]:
     return {"id": group.id, "name": group.name, "version": group.version, "build": group.build}
 
@@ -80,6 +71,7 @@ def load_seed(
     now: float,
     passwords: Passwords,
     policy: Policy,
+    gating: Gating,
 ) -> dict[str, Any]:
     """Empty every table and load ``seed`` (already validated); return it with ids."""
     for table in reversed(Base.metadata.sorted_tables):
@@ -94,8 +86,8 @@ def load_seed(
     db.add_all(groups)
     db.flush()
     if seed["two_factor_required"]:
-        stale = outdated_groups(groups, policy)
-        if stale and not policy.has("no_version_gating"):
+        stale = gating.outdated(groups, policy)
+        if stale:
             raise ApiError(
                 "device_groups_outdated",
                 groups=[group_json(g) for g in stale],

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 from flask import Blueprint, Response, jsonify
 
 from .. import flow
-from ..accounts import bearer_token
-from ..app import services
-from ..inputs import json_body
+from ..services import services
+from .requests import bearer_token, request_body
 
 bp = Blueprint("admin", __name__, url_prefix="/api/v1/admin")
 
@@ -21,7 +18,7 @@ def get_settings() -> Response:
 
 @bp.put("/settings")
 def put_settings() -> Response:
-    return jsonify(flow.put_settings(services(), bearer_token(), json_body))
+    return jsonify(flow.put_settings(services(), bearer_token(), request_body()))
 
 
 @bp.get("/device-groups")
@@ -31,12 +28,12 @@ def list_groups() -> Response:
 
 @bp.post("/device-groups")
 def create_group() -> tuple[Response, int]:
-    return jsonify(flow.create_group(services(), bearer_token(), json_body)), 201
+    return jsonify(flow.create_group(services(), bearer_token(), request_body())), 201
 
 
 @bp.patch("/device-groups/<int:group_id>")
 def update_group(group_id: int) -> Response:
-    return jsonify(flow.update_group(services(), bearer_token(), group_id, json_body))
+    return jsonify(flow.update_group(services(), bearer_token(), group_id, request_body()))
 
 
 @bp.get("/agents")
@@ -46,15 +43,15 @@ def list_agents() -> Response:
 
 @bp.post("/agents")
 def create_agent() -> tuple[Response, int]:
-    return jsonify(flow.create_agent(services(), bearer_token(), json_body)), 201
+    return jsonify(flow.create_agent(services(), bearer_token(), request_body())), 201
 
 
 @bp.patch("/agents/<int:agent_id>")
 def update_agent(agent_id: int) -> Response:
-    return jsonify(flow.update_agent(services(), bearer_token(), agent_id, json_body))
+    return jsonify(flow.update_agent(services(), bearer_token(), agent_id, request_body()))
 
 
 @bp.post("/agents/<int:agent_id>/unlock")
 def unlock_agent(agent_id: int) -> Response:
-    body = partial(json_body, optional=True)
+    body = request_body(optional=True)
     return jsonify(flow.unlock_agent(services(), bearer_token(), agent_id, body))

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 from flask import Blueprint, Response, g, jsonify, request
 
 from .. import flow
-from ..accounts import bearer_token
-from ..app import services
 from ..errors import ApiError
-from ..inputs import client_identity, fields, json_body
+from ..inputs import fields
+from ..services import services
+from .requests import bearer_token, client_identity, json_body, request_body
 
 bp = Blueprint("auth", __name__, url_prefix="/api/v1")
 
@@ -24,10 +22,9 @@ def check_client() -> None:
         return
     identity = client_identity()
     g.client = identity
-    minimum = services().policy.minimum_client
-    if identity.version is not None and identity.version < minimum:
-        if services().policy.has("no_version_gating"):
-            return
+    svc = services()
+    minimum = svc.policy.minimum_client
+    if identity.version is not None and svc.rules.gating.below_minimum(identity.version, minimum):
         raise ApiError(
             "client_upgrade_required",
             f"This app is version {identity.version}; version {minimum} or later is required.",
@@ -43,12 +40,12 @@ def sign_in() -> tuple[Response, int]:
 
 @bp.post("/auth/otp")
 def second_factor() -> tuple[Response, int]:
-    return jsonify(flow.submit_code(services(), bearer_token(), json_body)), 200
+    return jsonify(flow.submit_code(services(), bearer_token(), request_body())), 200
 
 
 @bp.post("/auth/sign-out")
 def sign_out() -> tuple[str, int]:
-    flow.sign_out(services(), bearer_token(), partial(json_body, optional=True))
+    flow.sign_out(services(), bearer_token(), request_body(optional=True))
     return "", 204
 
 

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import base64
-from functools import partial
 
 from flask import Blueprint, Response, g, jsonify
 
 from .. import flow
-from ..accounts import bearer_token
-from ..app import services
-from ..inputs import json_body
+from ..services import services
+from .requests import bearer_token, request_body
 
 bp = Blueprint("enrollment", __name__, url_prefix="/api/v1/enrollment")
 
@@ -20,19 +18,19 @@ QR_SCALE = 5
 
 @bp.post("/start")
 def start() -> tuple[Response, int]:
-    body = partial(json_body, optional=True)
+    body = request_body(optional=True)
     return jsonify(flow.start_enrollment(services(), bearer_token(), body)), 202
 
 
 @bp.post("/email/resend")
 def resend() -> tuple[Response, int]:
-    body = partial(json_body, optional=True)
+    body = request_body(optional=True)
     return jsonify(flow.resend_email(services(), bearer_token(), body)), 202
 
 
 @bp.post("/email/verify")
 def verify_email() -> Response:
-    flow.verify_email(services(), bearer_token(), json_body)
+    flow.verify_email(services(), bearer_token(), request_body())
     return jsonify({"next": "connect_device"})
 
 
@@ -44,12 +42,10 @@ def device() -> Response:
     if png is not None:
         answer["qr_png_base64"] = base64.b64encode(png).decode("ascii")
     response = jsonify(answer)
-    if not services().policy.has("cacheable_provisioning"):  # a mutant forgets the headers
-        response.headers["Cache-Control"] = "no-store"
-        response.headers["Pragma"] = "no-cache"
+    services().rules.provisioner.cache_headers(response.headers)
     return response
 
 
 @bp.post("/confirm")
 def confirm() -> Response:
-    return jsonify(flow.confirm(services(), bearer_token(), json_body))
+    return jsonify(flow.confirm(services(), bearer_token(), request_body()))

@@ -13,12 +13,13 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import delete, func, select
 
-from ..app import services
 from ..errors import ApiError
 from ..flow import valid_agent, valid_group
-from ..inputs import fields, finite_number, json_body
+from ..inputs import fields, finite_number
 from ..models import CapturedMail
 from ..seed import DEMO_SEED, load_seed
+from ..services import services
+from .requests import json_body
 
 bp = Blueprint("harness", __name__, url_prefix="/__harness__")
 
@@ -116,7 +117,12 @@ def reset() -> Response:
     seed = valid_seed(json_body(optional=True))
     with svc.sessions.begin() as db:
         loaded = load_seed(
-            db, seed, now=svc.clock.now(), passwords=svc.passwords, policy=svc.policy
+            db,
+            seed,
+            now=svc.clock.now(),
+            passwords=svc.passwords,
+            policy=svc.policy,
+            gating=svc.rules.gating,
         )
     svc.clock.reset()
     return jsonify(loaded)

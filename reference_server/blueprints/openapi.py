@@ -10,8 +10,8 @@ from typing import Any, Final
 
 from flask import Blueprint, Response, jsonify
 
-from ..app import services
 from ..errors import ERRORS
+from ..services import services
 
 bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
 

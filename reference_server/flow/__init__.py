@@ -5,9 +5,12 @@ over these functions. Each takes the ``Services``, the caller's token string
 (the bearer token or the session cookie) and its input, does the work in one
 transaction and returns a plain answer or raises ``ApiError``.
 
-Bodies are passed as a ``Body`` (a function returning the parsed body) and read
-only after the token and the stage are checked: a wrong token or stage is
-reported before a malformed body, as the API has always answered.
+The flow never reads the request: the blueprints read it (``blueprints/requests.py``)
+and pass plain values. A body comes as a ``Body``, a function returning the
+body the blueprint parsed (or raising the error it found), opened only after the
+token and the stage are checked: a wrong token or stage is reported before a
+malformed body, as the API has always answered. Every decision a deliberate
+fault may replace goes through ``svc.rules`` (``rules.py``).
 """
 
 from __future__ import annotations

@@ -9,11 +9,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..accounts import Caller, load_caller, new_agent, require_second_factor, settings_row
-from ..app import Services
 from ..errors import ApiError
 from ..inputs import email_field, fields, name_field, password_field, role_field, seat_field
 from ..models import Agent, DeviceGroup
-from ..seed import group_json, minimum_json, outdated_groups
+from ..seed import group_json, minimum_json
+from ..services import Services
 from ..versions import Version, VersionError, parse_group_version
 from .base import Body
 from .session import describe_agent
@@ -87,9 +87,9 @@ def put_settings(svc: Services, token: str, body: Body) -> dict[str, Any]:
     with svc.sessions.begin() as db:
         _admin(db, svc, token)
         wanted = fields(body(), {"two_factor_required": bool})["two_factor_required"]
-        if wanted and not svc.policy.has("no_version_gating"):
+        if wanted:
             groups = list(db.scalars(select(DeviceGroup).order_by(DeviceGroup.id)))
-            stale = outdated_groups(groups, svc.policy)
+            stale = svc.rules.gating.outdated(groups, svc.policy)
             if stale:
                 names = ", ".join(g.name for g in stale)
                 raise ApiError(
@@ -109,8 +109,11 @@ def list_groups(svc: Services, token: str) -> list[dict[str, Any]]:
         return [group_json(g) for g in groups]
 
 
-def _gated(db: Session, svc: Services) -> bool:
-    return settings_row(db).two_factor_required and not svc.policy.has("no_version_gating")
+def _refused_while_gated(db: Session, svc: Services, version: Version) -> bool:
+    """A group may not go below the minimum while 2FA is required (the seed's rule)."""
+    minimum = svc.policy.minimum_client
+    required = settings_row(db).two_factor_required
+    return required and svc.rules.gating.below_minimum(version, minimum)
 
 
 def create_group(svc: Services, token: str, body: Body) -> dict[str, Any]:
@@ -118,7 +121,7 @@ def create_group(svc: Services, token: str, body: Body) -> dict[str, Any]:
         _admin(db, svc, token)
         item = valid_group(body())
         version = valid_version(item["version"], item["build"])
-        if _gated(db, svc) and version < svc.policy.minimum_client:
+        if _refused_while_gated(db, svc, version):
             raise _below_minimum(svc, version)
         group = DeviceGroup(**item)
         db.add(group)
@@ -137,7 +140,7 @@ def update_group(svc: Services, token: str, group_id: int, body: Body) -> dict[s
         version_text = changes.get("version", group.version)
         build = changes.get("build", group.build)
         version = valid_version(version_text, build)
-        if _gated(db, svc) and version < svc.policy.minimum_client:
+        if _refused_while_gated(db, svc, version):
             raise _below_minimum(svc, version)
         group.version = version_text
         group.build = build

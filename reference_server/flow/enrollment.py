@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import logging
-import re
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -18,20 +17,19 @@ import segno
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ..accounts import Caller, end_tokens, full_token_answer, load_caller, mask_email
-from ..app import Services
+from ..accounts import Caller, full_token_answer, load_caller, mask_email
 from ..errors import ApiError, otp_locked_error
 from ..inputs import code_field, fields
 from ..mail import MailError
 from ..models import Device, Enrollment
 from ..security import new_email_code
+from ..services import Services
 from ..totp import b32, grouped
 from ..verification import (
     EmailCheck,
     Outcome,
     check_email_code,
     lock_remaining,
-    new_secret,
     verify_setup_code,
 )
 from .base import Body, Sent, TokenAnswer
@@ -87,16 +85,6 @@ def _mail_code(svc: Services, caller: Caller) -> str:
     return code
 
 
-def _store_code(
-    svc: Services, caller: Caller, enrollment: Enrollment, code: str, now: float
-) -> None:
-    """The new code replaces the previous one, which stops working."""
-    enrollment.email_code_hash = svc.box.code_digest(code)
-    enrollment.email_code_expires_at = now + svc.policy.email_code_ttl_seconds
-    enrollment.email_attempts = 0
-    caller.agent.last_email_sent_at = now
-
-
 def start_enrollment(svc: Services, token: str, body: Body) -> Sent:
     """Start (or restart) the wizard: abandon other enrollments, mail a code."""
     with svc.sessions.begin() as db:
@@ -132,7 +120,7 @@ def start_enrollment(svc: Services, token: str, body: Body) -> Sent:
         )
         db.add(enrollment)
         caller.token.stage = "verify_email"
-        _store_code(svc, caller, enrollment, code, now)
+        svc.rules.email.store(enrollment, caller.agent, svc.box.code_digest(code), now, svc.policy)
         sent_to = mask_email(caller.agent.email)
     log.info("enrollment started; verification email sent")
     return {"next": "verify_email", "sent_to": sent_to}
@@ -147,11 +135,9 @@ def resend_email(svc: Services, token: str, body: Body) -> Sent:
         enrollment = _pending(db, caller, "verify_email")
         _cooldown(svc, caller.agent.last_email_sent_at, now)
         code = _mail_code(svc, caller)
-        if svc.policy.has("resend_keeps_old_code"):
-            # Mutant: the new code is mailed but never stored; the old one keeps working.
-            caller.agent.last_email_sent_at = now
-        else:
-            _store_code(svc, caller, enrollment, code, now)
+        svc.rules.email.store_resent(
+            enrollment, caller.agent, svc.box.code_digest(code), now, svc.policy
+        )
         sent_to = mask_email(caller.agent.email)
     return {"next": "verify_email", "sent_to": sent_to}
 
@@ -163,20 +149,15 @@ def verify_email(svc: Services, token: str, body: Body) -> None:
         caller = load_caller(db, token, now)
         enrollment = _pending(db, caller, "verify_email")
         code = code_field(fields(body(), {"code": str}), svc.policy.email_code_digits)
-        result = check_email_code(db, enrollment, code, now, svc.policy, svc.box)
+        rules = svc.rules
+        result = check_email_code(db, enrollment, code, now, svc.policy, svc.box, rules)
         if result is EmailCheck.ACCEPTED:
             enrollment.status = "connect_device"
-            if not svc.policy.has("reusable_email_code"):
-                enrollment.email_code_hash = None
-            enrollment.secret_encrypted = svc.box.encrypt(new_secret(svc.policy))
+            rules.email.forget_used(enrollment)
+            secret = rules.provisioner.new_secret(svc.policy)
+            enrollment.secret_encrypted = svc.box.encrypt(secret)
             caller.token.stage = "connect_device"
-            if svc.policy.has("old_device_retired_early"):
-                # Mutant: the old device goes as soon as a new one is on its way.
-                db.execute(
-                    update(Device)
-                    .where(Device.agent_id == caller.agent.id, Device.status == "active")
-                    .values(status="retired", retired_at=now)
-                )
+            rules.devices.on_email_verified(db, caller.agent.id, now)
     if result is not EmailCheck.ACCEPTED:
         log.info("email code refused: %s", result.value)
         raise ApiError(result.value)
@@ -187,10 +168,8 @@ def provisioning(svc: Services, email: str, enrollment: Enrollment) -> dict[str,
     assert enrollment.secret_encrypted is not None
     key = b32(svc.box.decrypt(enrollment.secret_encrypted))
     issuer = svc.policy.totp_issuer
-    label = f"{quote(issuer, safe='')}:{quote(email, safe='')}"
-    if svc.policy.has("unencoded_label"):
-        # Mutant: the label is not percent-encoded (a raw space, outside RFC 3986).
-        label = f"{issuer}:{email}"
+    provisioner = svc.rules.provisioner
+    label = provisioner.label(issuer, email)
     query = urlencode(
         {
             "secret": key,
@@ -201,10 +180,7 @@ def provisioning(svc: Services, email: str, enrollment: Enrollment) -> dict[str,
         },
         quote_via=quote,
     )
-    manual_key = grouped(key)
-    if svc.policy.has("manual_key_truncated"):
-        # Mutant: the dialog shows the key without its last group.
-        manual_key = manual_key.rsplit(" ", 1)[0]
+    manual_key = provisioner.manual_key(grouped(key))
     return {
         "otpauth_uri": f"otpauth://totp/{label}?{query}",
         "manual_key": manual_key,
@@ -233,12 +209,9 @@ def device_details(svc: Services, token: str, *, mobile: bool, qr_scale: int) ->
         caller = load_caller(db, token, svc.clock.now())
         enrollment = _pending(db, caller, "connect_device")
         answer = provisioning(svc, caller.agent.email, enrollment)
-    drawn = answer["otpauth_uri"]
-    if svc.policy.has("qr_uri_mismatch"):
-        # Mutant: the QR code is drawn from a URI without its issuer parameter.
-        drawn = re.sub(r"&issuer=[^&]*", "", drawn)
-    show_qr = not mobile or svc.policy.has("qr_for_mobile")
-    answer["qr_png"] = qr_png(drawn, qr_scale) if show_qr else None
+    provisioner = svc.rules.provisioner
+    drawn = provisioner.qr_text(answer["otpauth_uri"])
+    answer["qr_png"] = qr_png(drawn, qr_scale) if provisioner.shows_qr(mobile) else None
     return answer
 
 
@@ -253,7 +226,8 @@ def confirm(svc: Services, token: str, body: Body) -> TokenAnswer:
         code = code_field(fields(body(), {"code": str}), enrollment.digits)
         assert enrollment.secret_encrypted is not None
         secret = svc.box.decrypt(enrollment.secret_encrypted)
-        verdict = verify_setup_code(db, caller.agent, enrollment, secret, code, now, policy)
+        rules = svc.rules
+        verdict = verify_setup_code(db, caller.agent, enrollment, secret, code, now, policy, rules)
         if verdict.outcome is Outcome.ACCEPTED:
             claimed = db.execute(
                 update(Enrollment)
@@ -263,15 +237,8 @@ def confirm(svc: Services, token: str, body: Body) -> TokenAnswer:
             )
             if not getattr(claimed, "rowcount", 0):
                 raise ApiError("wrong_stage", "This enrollment was already confirmed.")
-            if not policy.has("old_device_survives"):
-                db.execute(
-                    update(Device)
-                    .where(Device.agent_id == caller.agent.id, Device.status == "active")
-                    .values(status="retired", retired_at=now)
-                )
-            used_step = verdict.step
-            if policy.has("reusable_setup_code") and used_step is not None:
-                used_step -= 1
+            rules.devices.retire_on_confirm(db, caller.agent.id, now)
+            assert verdict.step is not None
             db.add(
                 Device(
                     agent_id=caller.agent.id,
@@ -282,14 +249,12 @@ def confirm(svc: Services, token: str, body: Body) -> TokenAnswer:
                     period=enrollment.period,
                     enrolled_at=now,
                     # The setup code's step counts as used: signing in needs a new code.
-                    last_step=used_step,
+                    last_step=rules.replay.setup_step(verdict.step),
                     drift=verdict.drift,
                 )
             )
             caller.agent.otp_disabled = False
-            if not policy.has("no_token_rotation"):
-                # A new device ends every other session of the agent (declared choice).
-                end_tokens(db, caller.agent.id, now)
+            rules.sessions.on_confirm(db, caller.agent.id, now)
             issued = full_token_answer(db, caller.agent, now=now, policy=policy)
             answer = TokenAnswer(token=issued["token"], next=issued["next"])
     if verdict.outcome is Outcome.LOCKED:

@@ -13,14 +13,13 @@ from ..accounts import (
     full_token_answer,
     issue_token,
     load_caller,
-    require_second_factor,
     two_factor_required,
 )
-from ..app import Services
 from ..errors import ApiError, otp_locked_error
-from ..inputs import code_field, fields, lenient_code
-from ..models import Agent, Device, SupportSession
+from ..inputs import code_field, fields
+from ..models import Agent, SupportSession
 from ..security import new_join_code
+from ..services import Services
 from ..verification import Outcome, lock_remaining, verify_device_code
 from .base import Body, TokenAnswer
 
@@ -54,9 +53,9 @@ def sign_in(svc: Services, email: str, password: str) -> TokenAnswer:
             assert agent is not None
             agent.password_failures = 0
             agent.password_locked_until = None
-            required = two_factor_required(db, agent)
-            if policy.has("remote_support_seat_ungated") and agent.seat == "remote_support":
-                required = False  # Mutant: only the v5 seat is asked for the second factor.
+            required = svc.rules.gating.asks_second_factor(
+                agent.seat, two_factor_required(db, agent)
+            )
             if required:
                 locked_for = lock_remaining(agent, now)
                 if locked_for is not None:
@@ -108,28 +107,18 @@ def submit_code(svc: Services, token: str, body: Body) -> TokenAnswer:
         device = active_device(db, caller.agent.id)
         if device is None:
             raise ApiError("wrong_stage", "There is no device to check a code against; enroll.")
-        raw = dict(body())
-        if policy.has("lenient_code_format"):
-            raw = {**raw, "code": lenient_code(raw.get("code"), device.digits)}
+        rules = svc.rules
+        raw = rules.parser.submitted(body(), device.digits)
         code = code_field(fields(raw, {"code": str}), device.digits)
-        devices = [device]
-        if policy.has("old_device_survives"):
-            # Mutant: every device ever confirmed still counts, newest first.
-            devices = list(
-                db.scalars(
-                    select(Device)
-                    .where(Device.agent_id == caller.agent.id, Device.status == "active")
-                    .order_by(Device.id.desc())
-                )
-            )
-        for candidate in devices:
+        for candidate in rules.devices.sign_in_devices(db, caller.agent.id):
             secret = svc.box.decrypt(candidate.secret_encrypted)
-            verdict = verify_device_code(db, caller.agent, candidate, secret, code, now, policy)
+            verdict = verify_device_code(
+                db, caller.agent, candidate, secret, code, now, policy, rules
+            )
             if verdict.outcome is not Outcome.INVALID:
                 break
         if verdict.outcome is Outcome.ACCEPTED:
-            if not policy.has("no_token_rotation"):
-                caller.token.ended_at = now
+            rules.sessions.after_code(caller.token, now)
             issued = full_token_answer(db, caller.agent, now=now, policy=policy)
             answer = TokenAnswer(token=issued["token"], next=issued["next"])
     if verdict.outcome is Outcome.LOCKED:
@@ -188,8 +177,7 @@ def host_support_session(svc: Services, token: str, body: Body) -> dict[str, Any
     with svc.sessions.begin() as db:
         now = svc.clock.now()
         caller = load_caller(db, token, now)
-        if not (svc.policy.has("partial_token_hosts") and not caller.full):
-            require_second_factor(db, caller)  # the mutant lets a partial token through
+        svc.rules.sessions.check_host(db, caller)
         fields(body(), {})
         session = SupportSession(
             agent_id=caller.agent.id, join_code=new_join_code(), created_at=now

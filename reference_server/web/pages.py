@@ -24,10 +24,10 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from .. import flow
 from ..accounts import mask_email
-from ..app import services
 from ..errors import ApiError
 from ..inputs import fields
 from ..models import CapturedMail
+from ..services import services
 from ..versions import VersionError, parse_group_version
 from .messages import TITLES, human
 from .session import (

@@ -14,8 +14,8 @@ from typing import Final
 
 from flask import Response, request
 
-from ..app import services
 from ..security import token_digest
+from ..services import services
 
 SESSION_COOKIE: Final = "twofa_session"
 PRESESSION_COOKIE: Final = "twofa_csrf"

@@ -16,7 +16,7 @@ from conformance.scenario_file import Scenario, load_scenario
 from conformance.target import EmbeddedTarget
 from tests.mutants import started_mutants
 
-#: Shipped scenario → the server fault (reference_server/policy.py KNOWN_FAULTS) it catches.
+#: Shipped scenario → the server fault (reference_server/faults/) it catches.
 SCENARIO_MUTANTS: Final = {
     "cloud-backup-restore": "no_replay_guard",
     "fast-drifting-clock": "no_drift_tracking",

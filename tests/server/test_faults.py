@@ -13,7 +13,8 @@ from PIL import Image
 
 from reference_server.app import create_app
 from reference_server.clock import ServerClock
-from reference_server.policy import KNOWN_FAULTS, PolicyError
+from reference_server.faults import FAULTS as KNOWN_FAULTS
+from reference_server.policy import PolicyError
 from simulators.hotp import CodeGenerator
 
 from .conftest import RS, V5, Api, error_code
