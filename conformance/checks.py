@@ -241,6 +241,9 @@ class CheckSpec:
     #: mailbox, reset); it is skipped against a v1 server without them.
     needs_harness: bool = True
     description: str = ""
+    #: The deliberate faults of the reference server (``reference_server/faults/``) that
+    #: must make this check fail (or warn, for a check of a SHOULD): the proof it can fail.
+    killed_by: tuple[str, ...] = ()
 
     def execute(self, run: RunContext) -> CheckResult:
         context = CheckContext(run, self)
@@ -300,12 +303,15 @@ def check(
     severity: Severity = "error",
     needs: Iterable[Capability] = (Capability.FLOW,),
     needs_harness: bool = True,
+    killed_by: Iterable[str] = (),
 ) -> Callable[[CheckFunction], CheckFunction]:
     """Declare a check. Ids are stable kebab-case; every check enforces some requirement.
 
     ``needs`` names the capabilities it uses: ``verifier`` (+ ``clock``,
     ``declared_policy``) for the checks any 2FA server is judged by, ``flow``
-    (the default) for the product flow of the v1 contract.
+    (the default) for the product flow of the v1 contract. ``killed_by`` names
+    the reference server's faults that must make it fail (the mutant tests and
+    docs/conformance.md's table are made from these).
     """
     if not _CHECK_ID.match(id):
         raise ValueError(f"check id {id!r} is not kebab-case")
@@ -326,6 +332,7 @@ def check(
             run=function,
             needs=wanted,
             needs_harness=needs_harness and Capability.FLOW in wanted,
+            killed_by=tuple(killed_by),
             description=(function.__doc__ or "").strip(),
         )
         return function

@@ -42,6 +42,7 @@ def _year(unix_time: float) -> int:
     plan="algorithm",
     requirements=("ALG-01", "ALG-02", "ALG-05", "ALG-08"),
     needs=TIMED,
+    killed_by=("counter_32bit",),
 )
 def codes_accepted_at_controlled_times(ctx: CheckContext) -> None:
     """The code the RFC algorithm computes for the server's own time is accepted,
@@ -86,6 +87,7 @@ def codes_accepted_at_controlled_times(ctx: CheckContext) -> None:
     plan="algorithm",
     requirements=("ALG-03", "ALG-07", "ALG-09", "URI-05", "URI-06", "URI-07", "SEC-01", "SEC-02"),
     needs=VERIFIER,
+    killed_by=("short_secret",),
 )
 def provisioning_declares_parameters(ctx: CheckContext) -> None:
     """Ask for SHA1, SHA256 and SHA512, 7 and 8 digits and a 60 s period, one at a
@@ -161,6 +163,7 @@ def provisioning_declares_parameters(ctx: CheckContext) -> None:
     plan="algorithm",
     requirements=("ALG-07", "ALG-09"),
     needs=VERIFIER,
+    killed_by=("any_hash_accepted",),
 )
 def other_hash_refused(ctx: CheckContext) -> None:
     """A code made with the right secret but a different HMAC hash is refused
@@ -259,6 +262,7 @@ def _credential_with_leading_zero(prober: Prober) -> tuple[Credential, float]:
     requirements=("ALG-03", "ALG-04"),
     severity="warning",
     needs=VERIFIER,
+    killed_by=("lenient_code_format",),
 )
 def code_format_is_strict(ctx: CheckContext) -> None:
     """The right code as a JSON number, as full-width digits, with a space inside or

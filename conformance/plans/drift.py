@@ -50,6 +50,7 @@ def _walk(ctx: CheckContext, drift: DriftMeasurement) -> None:
     plan="drift",
     requirements=("WIN-05", "WIN-04"),
     needs=(Capability.VERIFIER, Capability.DECLARED_POLICY),
+    killed_by=("no_drift_tracking",),
 )
 def device_ahead_is_tracked(ctx: CheckContext) -> None:
     """A target that declares drift tracking follows a device at the edge of its
@@ -76,6 +77,7 @@ def device_ahead_is_tracked(ctx: CheckContext) -> None:
     plan="drift",
     requirements=("WIN-04", "WIN-05", "WIN-06", "WIN-07"),
     needs=(Capability.VERIFIER,),
+    killed_by=("unbounded_drift",),
 )
 def tracking_is_bounded(ctx: CheckContext) -> None:
     """Walk a device's clock away one step per login. Tracking may follow it up to

@@ -34,6 +34,7 @@ def other_code(code: str) -> str:
     "Refuse wrong, malformed and expired email codes with their own error codes",
     plan="enrollment",
     requirements=("SEED-04", "ENR-02", "SEC-08"),
+    killed_by=("email_code_never_expires",),
 )
 def email_code_errors(ctx: CheckContext) -> None:
     """A wrong code is 401 ``email_code_invalid``; a code that is not six ASCII digits
@@ -71,6 +72,7 @@ def email_code_errors(ctx: CheckContext) -> None:
     "Make the previous email code stop working when a new one is sent",
     plan="enrollment",
     requirements=("SEED-04", "SEC-08"),
+    killed_by=("resend_keeps_old_code",),
 )
 def resend_kills_the_old_code(ctx: CheckContext) -> None:
     """Sending the email again before the declared cooldown is 429 ``resend_too_soon``;
@@ -105,6 +107,7 @@ def resend_kills_the_old_code(ctx: CheckContext) -> None:
     "Stop checking an email code after the declared number of wrong attempts",
     plan="enrollment",
     requirements=("THR-01", "SEC-08", "SEED-04"),
+    killed_by=("no_email_attempt_limit",),
 )
 def email_attempt_limit(ctx: CheckContext) -> None:
     """After ``max_attempts`` wrong codes even the right one is 429

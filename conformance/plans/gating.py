@@ -39,6 +39,7 @@ def group_id(groups: Any, name: str) -> int | None:
     "Refuse to turn 2FA on while a device group is below the minimum version",
     plan="gating",
     requirements=("SEED-02",),
+    killed_by=("no_version_gating",),
 )
 def outdated_device_groups_block_2fa(ctx: CheckContext) -> None:
     """With 2FA off and one device group a build below the minimum, turning 2FA on
@@ -93,6 +94,7 @@ def outdated_device_groups_block_2fa(ctx: CheckContext) -> None:
     plan="gating",
     requirements=("SEED-02",),
     needs_harness=False,
+    killed_by=("no_version_gating",),
 )
 def old_clients_must_upgrade(ctx: CheckContext) -> None:
     """Sign-in from a desktop app one build below the minimum and from an older
@@ -132,6 +134,7 @@ def old_clients_must_upgrade(ctx: CheckContext) -> None:
     "Ask the second factor of both Remote Support seats and of no other seat",
     plan="gating",
     requirements=("SEED-01", "ENR-14"),
+    killed_by=("remote_support_seat_ungated",),
 )
 def remote_support_seats_need_the_second_factor(ctx: CheckContext) -> None:
     """With 2FA on, agents on the Remote Support v5 and Remote Support seats are sent

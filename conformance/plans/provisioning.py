@@ -62,6 +62,7 @@ def provisioned_uri(ctx: CheckContext) -> tuple[str, dict[str, object], str]:
     plan="provisioning",
     requirements=("URI-01", "URI-02", "URI-03", "URI-04", "SEC-01", "SEC-02", "WIN-08"),
     needs=(Capability.VERIFIER,),
+    killed_by=("short_secret",),
 )
 def uri_lints_clean(ctx: CheckContext) -> None:
     """Lint the URI a fresh credential is handed out with (``twofa lint-uri``): no error;
@@ -128,6 +129,7 @@ TRADE_OFFS: Final[dict[str, str]] = {
     plan="provisioning",
     requirements=("URI-01", "URI-02", "URI-03", "URI-04", "URI-05", "URI-06", "URI-07"),
     needs=(Capability.VERIFIER,),
+    killed_by=("unencoded_label",),
 )
 def uri_dialects(ctx: CheckContext) -> None:
     """Lint the URI a fresh credential is handed out with against each dialect in strict mode
@@ -168,6 +170,7 @@ def uri_dialects(ctx: CheckContext) -> None:
     "Draw a QR code whose pixels decode to exactly the otpauth URI",
     plan="provisioning",
     requirements=("URI-01", "URI-03", "ENR-09"),
+    killed_by=("qr_uri_mismatch",),
 )
 def qr_encodes_the_uri(ctx: CheckContext) -> None:
     """Decode ``qr_png_base64`` from its pixels with zxing-cpp, as a phone camera would,
@@ -200,6 +203,7 @@ def qr_encodes_the_uri(ctx: CheckContext) -> None:
     "Show a manual key in groups of four that is the URI's secret",
     plan="provisioning",
     requirements=("URI-03", "SEC-01"),
+    killed_by=("manual_key_truncated",),
 )
 def manual_key_matches_the_uri(ctx: CheckContext) -> None:
     """The key a user types (``manual_key``) is unpadded Base32 in groups of four and
@@ -242,6 +246,7 @@ def manual_key_matches_the_uri(ctx: CheckContext) -> None:
     "Forbid caching of the answer that carries the secret",
     plan="provisioning",
     requirements=("URI-10", "ENR-09"),
+    killed_by=("cacheable_provisioning",),
 )
 def not_cacheable(ctx: CheckContext) -> None:
     """The connect-device answer holds the secret: ``Cache-Control: no-store`` keeps it
@@ -261,6 +266,7 @@ def not_cacheable(ctx: CheckContext) -> None:
     "Give a mobile client the key to type, not a QR code",
     plan="provisioning",
     requirements=("SEED-03", "URI-03"),
+    killed_by=("qr_for_mobile",),
 )
 def no_qr_for_mobile(ctx: CheckContext) -> None:
     """A mobile app runs on the phone whose camera would scan the code, so the seed

@@ -48,6 +48,7 @@ def bind_new_device(
     "Show no new secret before a fresh email code is verified",
     plan="reenrollment",
     requirements=("ENR-02", "ENR-03", "SEED-05", "SEC-08"),
+    killed_by=("reusable_email_code",),
 )
 def requires_fresh_email_proof(ctx: CheckContext) -> None:
     """After "Set up a new mobile device" the device answer and confirmation are
@@ -88,6 +89,7 @@ def requires_fresh_email_proof(ctx: CheckContext) -> None:
     "Refuse the old device's codes as soon as a new device is confirmed",
     plan="reenrollment",
     requirements=("ENR-07", "ENR-06", "SEED-05"),
+    killed_by=("old_device_survives",),
 )
 def old_device_refused_after_confirm(ctx: CheckContext) -> None:
     """Re-enroll with a new device and confirm it: at once, the old device's code for
@@ -122,6 +124,7 @@ def old_device_refused_after_confirm(ctx: CheckContext) -> None:
     "Keep the old device working when a re-enrollment is not confirmed",
     plan="reenrollment",
     requirements=("ENR-08", "SEED-05"),
+    killed_by=("old_device_retired_early",),
 )
 def abandoned_keeps_the_old_device(ctx: CheckContext) -> None:
     """Start "Set up a new mobile device", verify the email and let the new secret be

@@ -33,6 +33,7 @@ def _pair(step: Step, probe: ReplayProbe) -> None:
     plan="replay",
     requirements=("RPL-01", "RPL-02"),
     needs=VERIFIER,
+    killed_by=("no_replay_guard",),
 )
 def same_code_twice(ctx: CheckContext) -> None:
     """Log in with a code, then submit the same code again a second later, from a
@@ -55,6 +56,7 @@ def same_code_twice(ctx: CheckContext) -> None:
     plan="replay",
     requirements=("RPL-02", "WIN-04"),
     needs=VERIFIER,
+    killed_by=("no_replay_guard",),
 )
 def older_step_after_newer(ctx: CheckContext) -> None:
     """After a newer step's code is accepted, an older step's code (never used, still in
@@ -86,6 +88,7 @@ def older_step_after_newer(ctx: CheckContext) -> None:
     plan="replay",
     requirements=("RPL-01", "RPL-02"),
     needs=VERIFIER,
+    killed_by=("no_replay_guard",),
 )
 def parallel_race(ctx: CheckContext) -> None:
     """Ten parallel clients submit the same valid code at once, in five rounds on fresh
@@ -123,6 +126,7 @@ def parallel_race(ctx: CheckContext) -> None:
     "Refuse the setup code at the first login",
     plan="replay",
     requirements=("RPL-01", "URI-09"),
+    killed_by=("reusable_setup_code",),
 )
 def setup_code_not_reusable(ctx: CheckContext) -> None:
     """The code that confirmed enrollment cannot log in within the same step."""

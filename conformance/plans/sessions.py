@@ -29,6 +29,7 @@ def me(agent: Agent, token: str | None) -> Exchange:
     "Refuse a support session to a token that has only passed the password",
     plan="sessions",
     requirements=("ENR-14", "SEC-09", "SEED-06"),
+    killed_by=("partial_token_hosts",),
 )
 def partial_token_cannot_host(ctx: CheckContext) -> None:
     """An enrolled agent signs in with the password: the partial token cannot host a
@@ -51,6 +52,7 @@ def partial_token_cannot_host(ctx: CheckContext) -> None:
     "Issue a new token after the second factor and end the partial one",
     plan="sessions",
     requirements=("ENR-14",),
+    killed_by=("no_token_rotation",),
 )
 def token_rotates_after_second_factor(ctx: CheckContext) -> None:
     """At enrollment's confirmation and at each login's code, the answer carries a new
@@ -84,6 +86,7 @@ def token_rotates_after_second_factor(ctx: CheckContext) -> None:
     "End the agent's other sessions when a new device is confirmed, as declared",
     plan="sessions",
     requirements=("ENR-10", "ENR-14"),
+    killed_by=("no_token_rotation",),
 )
 def confirm_ends_other_sessions(ctx: CheckContext) -> None:
     """With ``confirm_ends_other_sessions`` declared: an agent logged in on one client

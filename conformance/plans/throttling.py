@@ -60,6 +60,7 @@ def _probes(ctx: CheckContext, throttle: ThrottleMeasurement, title: str) -> Non
     "Count wrong codes from every session of an agent toward one lock",
     plan="throttling",
     requirements=("THR-01", "THR-02"),
+    killed_by=("no_throttle",),
 )
 def failures_count_across_sessions(ctx: CheckContext) -> None:
     """Spread the declared number of wrong codes over two parallel partial sessions
@@ -94,6 +95,7 @@ def failures_count_across_sessions(ctx: CheckContext) -> None:
     plan="throttling",
     requirements=("THR-01", "THR-04", "THR-08"),
     needs=(Capability.VERIFIER,),
+    killed_by=("no_throttle",),
 )
 def limits_failed_attempts(ctx: CheckContext) -> None:
     """NIST SP 800-63B §5.2.2: the verifier SHALL limit consecutive failed attempts to
@@ -116,6 +118,7 @@ def limits_failed_attempts(ctx: CheckContext) -> None:
     plan="throttling",
     requirements=("THR-01", "THR-04"),
     needs=(Capability.VERIFIER, Capability.DECLARED_POLICY),
+    killed_by=("no_throttle",),
 )
 def correct_code_refused_while_locked(ctx: CheckContext) -> None:
     """After the declared ``max_failures`` wrong codes the correct code is refused, and
@@ -146,6 +149,7 @@ def correct_code_refused_while_locked(ctx: CheckContext) -> None:
     plan="throttling",
     requirements=("THR-01", "THR-06", "THR-07"),
     needs=(Capability.VERIFIER, Capability.CLOCK, Capability.DECLARED_POLICY),
+    killed_by=("no_throttle",),
 )
 def lock_released_after_lock_time(ctx: CheckContext) -> None:
     """Lock a fresh credential, then move the server's clock: the correct code is

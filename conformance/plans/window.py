@@ -81,6 +81,10 @@ def _chart(ctx: CheckContext, window: WindowMeasurement, declared: tuple[int, in
     plan="window",
     requirements=("WIN-01", "WIN-02", "WIN-04", "WIN-07"),
     needs=(Capability.VERIFIER, Capability.DECLARED_POLICY),
+    killed_by=(
+        "undeclared_wide_window",
+        "undeclared_narrow_window",
+    ),
 )
 def measured_matches_declared(ctx: CheckContext) -> None:
     """Measure acceptance at offsets -N..+N steps at four phases of a step and compare
@@ -106,6 +110,7 @@ def measured_matches_declared(ctx: CheckContext) -> None:
     requirements=("WIN-02", "WIN-04", "WIN-09"),
     severity="warning",
     needs=(Capability.VERIFIER,),
+    killed_by=("undeclared_wide_window",),
 )
 def at_most_one_step_back(ctx: CheckContext) -> None:
     """RFC 6238 §5.2 RECOMMENDs "at most one time step" of network delay: a wider

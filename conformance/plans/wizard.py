@@ -117,6 +117,10 @@ def _to_connect_page(ctx: CheckContext, driver: WizardDriver) -> ConnectDevice:
     "Enroll in a desktop browser by scanning the QR code from the screen",
     plan="wizard",
     requirements=("SEED-04", "URI-01", "URI-03", "URI-09", "ENR-14", "SEED-06"),
+    killed_by=(
+        "qr_uri_mismatch",
+        "no_token_rotation",
+    ),
 )
 def desktop_qr_enrollment(ctx: CheckContext) -> None:
     """Walk the wizard in a desktop Chromium: the QR code's pixels must carry the
@@ -191,6 +195,7 @@ def desktop_qr_enrollment(ctx: CheckContext) -> None:
     "Enroll in a phone's browser by typing the key shown, spaces included",
     plan="wizard",
     requirements=("SEED-03", "SEED-04", "URI-03", "URI-09"),
+    killed_by=("qr_for_mobile",),
 )
 def mobile_key_enrollment(ctx: CheckContext) -> None:
     """Walk the wizard in Chromium emulating a Pixel 7: the connect page shows no
@@ -229,6 +234,7 @@ def mobile_key_enrollment(ctx: CheckContext) -> None:
     'Make "Send the email again" retire the earlier email code',
     plan="wizard",
     requirements=("SEED-04", "SEC-08"),
+    killed_by=("resend_keeps_old_code",),
 )
 def resend_replaces_the_email_code(ctx: CheckContext) -> None:
     """At "Verification email has been sent", wait out the resend cool-down and
@@ -273,6 +279,7 @@ def resend_replaces_the_email_code(ctx: CheckContext) -> None:
     'Retire the old phone once "Set up a new mobile device" is confirmed',
     plan="wizard",
     requirements=("SEED-05", "ENR-07"),
+    killed_by=("old_device_survives",),
 )
 def new_device_retires_the_old_one(ctx: CheckContext) -> None:
     """Enroll a phone by QR code, then re-enroll through "Set up a new mobile

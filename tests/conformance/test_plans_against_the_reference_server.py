@@ -23,62 +23,19 @@ from conformance.checks import REGISTRY
 from conformance.drivers.seam import Capability
 from conformance.runner import run_checks, select_checks
 from conformance.target import EmbeddedTarget
+from reference_server.faults import FAULTS
 from reports.charts import parse_window
 from tests.mutants import started_mutants
 
-#: check id → the fault that must make it fail.
-MUTANTS: dict[str, str] = {
-    "algorithm-codes-accepted-at-controlled-times": "counter_32bit",
-    "algorithm-provisioning-declares-parameters": "short_secret",
-    "algorithm-other-hash-refused": "any_hash_accepted",
-    "algorithm-code-format-is-strict": "lenient_code_format",
-    "replay-same-code-twice": "no_replay_guard",
-    "replay-older-step-after-newer": "no_replay_guard",
-    "replay-parallel-race": "no_replay_guard",
-    "replay-setup-code-not-reusable-for-login": "reusable_setup_code",
-    "provisioning-uri-lints-clean": "short_secret",
-    "provisioning-uri-dialects": "unencoded_label",
-    "provisioning-qr-encodes-the-uri": "qr_uri_mismatch",
-    "provisioning-manual-key-matches-the-uri": "manual_key_truncated",
-    "provisioning-not-cacheable": "cacheable_provisioning",
-    "provisioning-no-qr-for-mobile": "qr_for_mobile",
-    "window-measured-matches-declared": "undeclared_wide_window",
-    "window-at-most-one-step-back": "undeclared_wide_window",
-    "drift-device-ahead-is-tracked": "no_drift_tracking",
-    "drift-tracking-is-bounded": "unbounded_drift",
-    "throttling-failures-count-across-sessions": "no_throttle",
-    "throttling-limits-failed-attempts": "no_throttle",
-    "throttling-correct-code-refused-while-locked": "no_throttle",
-    "throttling-lock-released-after-lock-time": "no_throttle",
-    "enrollment-email-code-errors": "email_code_never_expires",
-    "enrollment-resend-kills-the-old-code": "resend_keeps_old_code",
-    "enrollment-email-attempt-limit": "no_email_attempt_limit",
-    "reenrollment-requires-fresh-email-proof": "reusable_email_code",
-    "reenrollment-old-device-refused-after-confirm": "old_device_survives",
-    "reenrollment-abandoned-keeps-the-old-device": "old_device_retired_early",
-    "gating-outdated-device-groups-block-2fa": "no_version_gating",
-    "gating-old-clients-must-upgrade": "no_version_gating",
-    "gating-remote-support-seats-need-the-second-factor": "remote_support_seat_ungated",
-    "sessions-partial-token-cannot-host": "partial_token_hosts",
-    "sessions-token-rotates-after-second-factor": "no_token_rotation",
-    "sessions-confirm-ends-other-sessions": "no_token_rotation",
-    "wizard-desktop-qr-enrollment": "qr_uri_mismatch",
-    "wizard-mobile-key-enrollment": "qr_for_mobile",
-    "wizard-resend-replaces-the-email-code": "resend_keeps_old_code",
-    "wizard-new-device-retires-the-old-one": "old_device_survives",
-}
-
-#: Further faults a check must catch: (check id, fault).
-ALSO_CAUGHT: list[tuple[str, str]] = [
-    # Refusing inside the declared window fails the window check as well as accepting outside.
-    ("window-measured-matches-declared", "undeclared_narrow_window"),
-    # The wizard's sign-in must end the session from before the second factor.
-    ("wizard-desktop-qr-enrollment", "no_token_rotation"),
-]
+#: (check id, fault): every fault a check's own declaration says must make it fail.
+KILLS: list[tuple[str, str]] = sorted(
+    (check_id, fault) for check_id, spec in REGISTRY.items() for fault in spec.killed_by
+)
 
 
-def test_every_registered_check_has_a_mutant() -> None:
-    assert set(REGISTRY) <= set(MUTANTS), sorted(set(REGISTRY) - set(MUTANTS))
+def test_every_registered_check_has_a_mutant_and_every_fault_a_check() -> None:
+    assert [i for i, spec in REGISTRY.items() if not spec.killed_by] == []
+    assert {fault for _, fault in KILLS} == set(FAULTS)
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +46,7 @@ def reference_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, obj
     return {r.check.id: r for r in summary.results}
 
 
-@pytest.mark.parametrize("check_id", sorted(MUTANTS))
+@pytest.mark.parametrize("check_id", sorted(REGISTRY))
 def test_passes_against_the_reference_server(
     reference_results: dict[str, object], check_id: str
 ) -> None:
@@ -111,7 +68,7 @@ def test_the_window_check_draws_its_chart(reference_results: dict[str, object]) 
 
 @pytest.fixture(scope="module")
 def mutant_targets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, EmbeddedTarget]]:
-    faults = set(MUTANTS.values()) | {fault for _, fault in ALSO_CAUGHT}
+    faults = {fault for _, fault in KILLS}
     with started_mutants(tmp_path_factory.mktemp("mutants"), faults) as started:
         yield started
 
@@ -163,7 +120,7 @@ def expected_verdicts(check_id: str) -> tuple[str, str]:
     return ("passed", "failed")  # a flow check: as it always was
 
 
-@pytest.mark.parametrize(("check_id", "fault"), sorted(MUTANTS.items()) + ALSO_CAUGHT)
+@pytest.mark.parametrize(("check_id", "fault"), KILLS)
 def test_fails_against_its_mutant(
     mutant_targets: dict[str, EmbeddedTarget], check_id: str, fault: str, tmp_path: Path
 ) -> None:
