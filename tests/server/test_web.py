@@ -406,6 +406,46 @@ def test_a_desktop_browser_saying_not_mobile_gets_the_qr(app: Flask, api: Api) -
     assert to_connect(web, api, V5).has("img", QR_ALT)
 
 
+#: The seed's instructions for connecting the app ("the same instructional text displays
+#: during the enrollment process for all apps").
+SEED_CONNECT_TEXT = (
+    "complete the steps to register your authenticator app on your mobile device by either:",
+    "Scanning a bar code (the QR code)",
+    "Manually entering the code displayed on the screen in the authenticator app.",
+    "When finished, click Continue.",
+)
+
+
+def test_the_wizard_speaks_the_seeds_text_on_desktop_web_and_mobile(app: Flask, api: Api) -> None:
+    """Step 5 names LastPass Authenticator, step 6's instructions are the same for every
+    client, step 9 reads as the seed does."""
+    seen = []
+    for user_agent, who in ((DESKTOP_UA, V5), (IPHONE_UA, RS)):
+        web = Browser(app, user_agent)
+        page = web.sign_in(who)
+        web.submit("/enroll")
+        install = web.submit("/enroll/email", {"code": api.mail_code(who[0])})
+        text = " ".join(install.html.split())
+        assert "install an authenticator app (e.g., LastPass Authenticator)" in text
+        connect = web.open("/enroll/connect")
+        text = " ".join(connect.html.split())
+        assert all(line in text for line in SEED_CONNECT_TEXT), (user_agent, text)
+        seen.append(connect.has("img", QR_ALT))
+        generator = generator_of(connect)
+        web.open("/enroll/confirm")
+        done = web.submit("/enroll/confirm", {"code": api.code(generator)})
+        assert page.heading
+        text = " ".join(done.html.split())
+        assert (
+            "Congratulations! You have completed the Two-Factor Authentication enrollment." in text
+        )
+        assert (
+            "Click Continue to access the application, which will require you to enter a new "
+            "code in order to log in and host support sessions." in text
+        )
+    assert seen == [True, False]  # the desktop gets the QR code, the phone the key only
+
+
 # -- messages in the page ---------------------------------------------------------------
 
 
