@@ -148,5 +148,4 @@ def new_agent(item: dict[str, str], passwords: Passwords, now: float) -> Agent:
         created_at=now,
         otp_failures=0,
         otp_disabled=False,
-        password_failures=0,
     )

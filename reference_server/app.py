@@ -16,17 +16,19 @@ from pathlib import Path
 from typing import Any, Final
 
 from flask import Flask
-from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import Engine, create_engine, event, make_url, select
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import StaticPool
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .clock import ServerClock
+from .clock import DatabaseClock, ServerClock
+from .declarations import MAX_BODY_BYTES
 from .errors import register_error_handlers
-from .mail import EmbeddedSmtp, Mailer
+from .mail import DEFAULT_PORTS, EmbeddedSmtp, Mailer
 from .models import Base, Setting
 from .policy import Policy, PolicyError, policy_from_mapping
 from .rules import Rules
-from .security import Passwords, SecretBox, load_or_create_key
+from .security import Passwords, SecretBox, resolve_key
 from .services import Services
 
 log = logging.getLogger(__name__)
@@ -36,15 +38,26 @@ DEFAULTS: Final[dict[str, Any]] = {
     "DATABASE_URL": None,
     "INSTANCE_PATH": None,
     "SMTP_HOST": None,
-    "SMTP_PORT": 25,
+    #: None: the usual port of ``SMTP_TLS`` (587 starttls, 465 tls, 25 none).
+    "SMTP_PORT": None,
+    "SMTP_TLS": "starttls",
+    "SMTP_USER": None,
+    "SMTP_PASSWORD": None,
+    "SMTP_CA_FILE": None,
     "SMTP_SINK": None,
     "MAIL_SENDER": "Remote Support <no-reply@remote-support.test>",
-    "TOTP_ENCRYPTION_KEY": None,
+    #: The instance key (a Fernet key) or a file holding it; required outside harness mode.
+    "TWOFA_SECRET_KEY": None,
+    "TWOFA_SECRET_KEY_FILE": None,
+    #: Proxies in front that set X-Forwarded-For/-Proto (werkzeug ProxyFix); 0: none trusted.
+    "TRUSTED_PROXIES": 0,
     "POLICY": None,
     "FAULTS": frozenset(),
+    #: Harness mode only: the checkpoint where the process kills itself (crash tests).
+    "CRASH_AT": None,
     "PASSWORD_HASH": None,
     "CLOCK": None,
-    "MAX_CONTENT_LENGTH": 64 * 1024,
+    "MAX_CONTENT_LENGTH": MAX_BODY_BYTES,
 }
 
 DATABASE_FILE: Final = "reference-server.sqlite3"
@@ -82,6 +95,14 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL (None for other databases and in-memory SQLite)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the reference server (flaskr style: configuration in, app out)."""
     settings = {**DEFAULTS, **(config or {})}
@@ -95,14 +116,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(settings)
     instance = Path(app.instance_path)
     instance.mkdir(parents=True, exist_ok=True)
-
-    url = settings["DATABASE_URL"] or f"sqlite:///{instance / DATABASE_FILE}"
-    engine = make_engine(url)
-    Base.metadata.create_all(engine)
-    sessions = sessionmaker(engine, expire_on_commit=False)
-    with sessions.begin() as db:
-        if db.scalar(select(Setting).where(Setting.id == 1)) is None:
-            db.add(Setting(id=1, two_factor_required=False))
 
     policy = settings["POLICY"]
     if not isinstance(policy, Policy):
@@ -121,16 +134,60 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             faults.apply(rules, policy.faults)
         except faults.UnknownFault as exc:
             raise PolicyError(str(exc)) from None
+    if settings["CRASH_AT"]:
+        if not settings["HARNESS"]:
+            raise PolicyError("a crash point is allowed in harness mode only")
+        # A test instrument like the faults: imported only here, only in harness mode.
+        from .crashes import CrashAt, UnknownCheckpoint
 
-    clock = settings["CLOCK"] or ServerClock()
-    app.config["CLOCK"] = clock
+        try:
+            rules.checkpoints = CrashAt(settings["CRASH_AT"])
+        except UnknownCheckpoint as exc:
+            raise PolicyError(str(exc)) from None
+
+    harness_mode = bool(settings["HARNESS"])
     sink: EmbeddedSmtp | None = settings["SMTP_SINK"]
     mailer: Mailer | None = None
     if settings["SMTP_HOST"]:
-        mailer = Mailer(settings["SMTP_HOST"], int(settings["SMTP_PORT"]), settings["MAIL_SENDER"])
+        tls = settings["SMTP_TLS"]
+        mailer = Mailer(
+            settings["SMTP_HOST"],
+            int(settings["SMTP_PORT"] or DEFAULT_PORTS.get(tls, 25)),
+            settings["MAIL_SENDER"],
+            tls=tls,
+            username=settings["SMTP_USER"] or None,
+            password=settings["SMTP_PASSWORD"] or None,
+            ca_file=settings["SMTP_CA_FILE"] or None,
+        )
     elif sink is not None:
         host, port = sink.endpoint
         mailer = Mailer(host, port, settings["MAIL_SENDER"])
+
+    # The key before the database too: a missing or bad key opens no connection either.
+    url = settings["DATABASE_URL"] or f"sqlite:///{instance / DATABASE_FILE}"
+    box = SecretBox(
+        resolve_key(
+            settings["TWOFA_SECRET_KEY"],
+            settings["TWOFA_SECRET_KEY_FILE"],
+            harness=harness_mode,
+            instance_path=instance,
+            database_file=sqlite_file(url),
+        )
+    )
+    # Last of the start-up checks: a server refused at start opens no database connection.
+    engine = make_engine(url)
+    Base.metadata.create_all(engine)
+    sessions = sessionmaker(engine, expire_on_commit=False)
+    with sessions.begin() as db:
+        if db.scalar(select(Setting).where(Setting.id == 1)) is None:
+            db.add(Setting(id=1, two_factor_required=False))
+
+    # Harness mode keeps its clock in the database: every worker process reads the same one.
+    clock = settings["CLOCK"] or (DatabaseClock(engine) if harness_mode else ServerClock())
+    app.config["CLOCK"] = clock
+    if isinstance(clock, DatabaseClock):
+        app.before_request(clock.request_started)
+        app.teardown_request(clock.request_finished)
 
     found = Services(
         engine=engine,
@@ -138,9 +195,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         clock=clock,
         policy=policy,
         passwords=Passwords(settings["PASSWORD_HASH"]),
-        box=SecretBox(load_or_create_key(settings["TOTP_ENCRYPTION_KEY"], instance)),
+        box=box,
         mailer=mailer,
-        harness=bool(settings["HARNESS"]),
+        harness=harness_mode,
         rules=rules,
     )
     if sink is not None:
@@ -156,4 +213,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.register_blueprint(blueprint)
     if found.harness:
         app.register_blueprint(harness.bp)
+    proxies = int(settings["TRUSTED_PROXIES"] or 0)
+    if proxies:
+        # The client's address and scheme only: the Host header is the proxy's to pass on.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies
+        )
     return app

@@ -3,6 +3,11 @@
 Every time-dependent decision (TOTP steps, email-code expiry, locks, token
 lifetimes) reads ``ServerClock.now()``; nothing reads ``time.time()`` directly,
 so the harness can move the server through time steps without sleeping.
+
+``ServerClock`` keeps the harness's time in memory (one process: the in-process
+tests). ``DatabaseClock`` keeps it in a row of the database, so every worker
+process of one server (and every server on one database) reads the same clock;
+it reads the row at most once per request.
 """
 
 from __future__ import annotations
@@ -10,6 +15,18 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from .models import HarnessClock
+
+#: The one row of ``harness_clock``.
+CLOCK_ROW: Final = 1
+#: Its read, as plain SQL every database here runs (SQLite, PostgreSQL): about 10 µs.
+_READ_ROW: Final = f"SELECT fixed_at FROM {HarnessClock.__tablename__} WHERE id = {CLOCK_ROW}"  # noqa: S608
 
 
 class ServerClock:
@@ -22,13 +39,13 @@ class ServerClock:
 
     def now(self) -> float:
         """The current server time in Unix seconds."""
-        with self._lock:
-            return self._source() if self._fixed is None else self._fixed
+        fixed = self._fixed_time()
+        return self._source() if fixed is None else fixed
 
     @property
     def frozen(self) -> bool:
         """True while the clock stands still at a time the harness set."""
-        return self._fixed is not None
+        return self._fixed_time() is not None
 
     def set(self, unix_seconds: float) -> float:
         """Put the clock at an absolute time; it stays there."""
@@ -48,5 +65,116 @@ class ServerClock:
         with self._lock:
             self._fixed = None
 
+    def _fixed_time(self) -> float | None:
+        with self._lock:
+            return self._fixed
+
     def __repr__(self) -> str:
-        return f"ServerClock(fixed={self._fixed!r})"
+        return f"{type(self).__name__}(fixed={self._fixed_time()!r})"
+
+
+@dataclass(frozen=True)
+class _Read:
+    """What this request read from the clock row (``None``: real time)."""
+
+    fixed: float | None
+
+
+#: Cache states of a thread: outside a request, or in one that has not read the row yet.
+_OUTSIDE: Final = "outside a request"
+_UNREAD: Final = "not read yet"
+
+
+class DatabaseClock(ServerClock):
+    """The harness clock in the database (``harness_clock``): shared by every process.
+
+    No row (or a null time) is real time. Inside a request the row is read once,
+    at the first ``now()``, and that value serves the rest of the request
+    (``request_started``/``request_finished`` bracket each request); outside a
+    request every call reads the row.
+    """
+
+    def __init__(self, engine: Engine, source: Callable[[], float] = time.time) -> None:
+        super().__init__(source)
+        self._engine = engine
+        self._request = threading.local()
+
+    def request_started(self) -> None:
+        """A request begins on this thread: its first ``now()`` reads the row."""
+        self._request.cache = _UNREAD
+
+    def request_finished(self, _error: BaseException | None = None) -> None:
+        """The request ended: forget what it read."""
+        self._request.cache = _OUTSIDE
+
+    def _fixed_time(self) -> float | None:
+        cache: _Read | str = getattr(self._request, "cache", _OUTSIDE)
+        if isinstance(cache, _Read):
+            return cache.fixed
+        fixed = self._read()
+        if cache == _UNREAD:
+            self._request.cache = _Read(fixed)
+        return fixed
+
+    def _read(self) -> float | None:
+        """The row's time, straight through the driver: this runs on every request."""
+        raw = self._engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            try:
+                cursor.execute(_READ_ROW)
+                row = cursor.fetchone()
+            finally:
+                cursor.close()
+        finally:
+            raw.close()  # back to the pool, which ends the read transaction
+        return None if row is None or row[0] is None else float(row[0])
+
+    def _remember(self, fixed: float | None) -> None:
+        """A move made in this request is what the rest of the request reads."""
+        if getattr(self._request, "cache", _OUTSIDE) != _OUTSIDE:
+            self._request.cache = _Read(fixed)
+
+    def set(self, unix_seconds: float) -> float:
+        fixed = self._write(lambda _current: float(unix_seconds))
+        self._remember(fixed)
+        return fixed
+
+    def advance(self, seconds: float) -> float:
+        delta = float(seconds)
+        fixed = self._write(
+            lambda current: (self._source() if current is None else current) + delta
+        )
+        self._remember(fixed)
+        return fixed
+
+    def reset(self) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(delete(HarnessClock))
+        self._remember(None)
+
+    def _write(self, new_time: Callable[[float | None], float]) -> float:
+        """Write the row in one transaction (insert it the first time); the new time."""
+        row = HarnessClock.id == CLOCK_ROW
+        for _attempt in range(3):
+            try:
+                with self._engine.begin() as connection:
+                    # Lock the row first (a no-op UPDATE), so two processes moving the
+                    # clock at once apply one move after the other.
+                    found = connection.execute(
+                        update(HarnessClock).where(row).values(fixed_at=HarnessClock.fixed_at)
+                    ).rowcount
+                    fixed = new_time(connection.scalar(select(HarnessClock.fixed_at).where(row)))
+                    if found:
+                        connection.execute(update(HarnessClock).where(row).values(fixed_at=fixed))
+                    else:
+                        connection.execute(
+                            insert(HarnessClock).values(id=CLOCK_ROW, fixed_at=fixed)
+                        )
+                    return fixed
+            except IntegrityError:
+                continue  # another process inserted the row first: update it now
+        raise RuntimeError("the harness clock row could not be written")
+
+    def __repr__(self) -> str:
+        return f"DatabaseClock({self._engine.url.render_as_string(hide_password=True)})"

@@ -53,6 +53,10 @@ ERRORS: Final[dict[str, tuple[int, str]]] = {
     ),
     "email_taken": (409, "An agent with this email address already exists."),
     "own_role_unchangeable": (409, "An admin cannot change its own role."),
+    "clock_out_of_range": (
+        409,
+        "The harness clock cannot be moved before 1970 or past the end of 9999.",
+    ),
     "email_code_expired": (410, "The email verification code has expired; send a new one."),
     "payload_too_large": (413, "The request body is too large."),
     "account_locked": (423, "Sign-in is locked for a while; try again later."),
@@ -60,6 +64,11 @@ ERRORS: Final[dict[str, tuple[int, str]]] = {
     "client_upgrade_required": (426, "This client is too old; update it to continue."),
     "resend_too_soon": (429, "A verification email was sent a moment ago; wait before resending."),
     "too_many_attempts": (429, "Too many wrong codes for this email; send a new one."),
+    "email_code_budget_exhausted": (
+        429,
+        "Too many wrong email verification codes for this account in the last day: "
+        "enrollment is locked until the budget recovers (Retry-After) or an admin unlocks it.",
+    ),
     "internal_error": (500, "Something went wrong on the server."),
     "email_unavailable": (503, "The verification email could not be sent; try again."),
 }

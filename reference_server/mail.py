@@ -12,6 +12,7 @@ import asyncio
 import logging
 import re
 import smtplib
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -44,14 +45,60 @@ class MailError(RuntimeError):
     """Raised when the SMTP server cannot take a message."""
 
 
-class Mailer:
-    """Sends plain-text mail over SMTP."""
+#: How the SMTP connection is protected: STARTTLS, implicit TLS (SMTPS), or not at all.
+TLS_MODES: Final = ("starttls", "tls", "none")
+#: The usual port of each mode (RFC 6409 submission, RFC 8314 implicit TLS, SMTP relay).
+DEFAULT_PORTS: Final = {"starttls": 587, "tls": 465, "none": 25}
 
-    def __init__(self, host: str, port: int, sender: str, timeout: float = 10.0) -> None:
+
+class Mailer:
+    """Sends plain-text mail over SMTP: STARTTLS or implicit TLS (certificate checked), or clear.
+
+    With ``tls="starttls"`` a server that does not offer STARTTLS is refused
+    (the mail is not sent in the clear); credentials, when given, are sent only
+    after TLS is up, or over a clear connection to the embedded sink (never
+    configured with credentials).
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        sender: str,
+        timeout: float = 10.0,
+        *,
+        tls: str = "none",
+        username: str | None = None,
+        password: str | None = None,
+        ca_file: str | None = None,
+    ) -> None:
+        if tls not in TLS_MODES:
+            raise ValueError(f"SMTP TLS mode must be one of {', '.join(TLS_MODES)}, not {tls!r}")
         self.host = host
         self.port = port
         self.sender = sender
         self.timeout = timeout
+        self.tls = tls
+        self.username = username
+        self._password = password
+        self._ca_file = ca_file
+
+    def _context(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=self._ca_file)
+
+    def _connect(self) -> smtplib.SMTP:
+        if self.tls == "tls":
+            return smtplib.SMTP_SSL(
+                self.host, self.port, timeout=self.timeout, context=self._context()
+            )
+        smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        if self.tls == "starttls":
+            try:
+                smtp.starttls(context=self._context())
+            except BaseException:
+                smtp.close()
+                raise
+        return smtp
 
     def send(self, to: str, subject: str, body: str) -> None:
         message = EmailMessage()
@@ -60,10 +107,17 @@ class Mailer:
         message["Subject"] = subject
         message.set_content(body)
         try:
-            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+            with self._connect() as smtp:
+                if self.username is not None:
+                    smtp.login(self.username, self._password or "")
                 smtp.send_message(message)
         except (OSError, smtplib.SMTPException) as exc:
             raise MailError(f"SMTP {self.host}:{self.port} refused the message") from exc
+
+    def describe(self) -> str:
+        """``host:port (tls, as user)``: no password."""
+        user = f", as {self.username}" if self.username else ""
+        return f"{self.host}:{self.port} ({self.tls}{user})"
 
 
 class _CaptureHandler:

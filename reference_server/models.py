@@ -49,8 +49,6 @@ class Agent(Base):
     otp_locked_until: Mapped[float | None] = mapped_column(Float, nullable=True)
     #: Set when the consecutive failures reach the hard limit (NIST: at most 100).
     otp_disabled: Mapped[bool] = mapped_column(Boolean, default=False)
-    password_failures: Mapped[int] = mapped_column(Integer, default=0)
-    password_locked_until: Mapped[float | None] = mapped_column(Float, nullable=True)
     #: When the last verification email went out (resend cooldown, per agent).
     last_email_sent_at: Mapped[float | None] = mapped_column(Float, nullable=True)
 
@@ -107,6 +105,53 @@ class Enrollment(Base):
     period: Mapped[int] = mapped_column(Integer)
 
 
+class EmailCodeFailure(Base):
+    """One wrong email verification code: the account's budget counts these over a day."""
+
+    __tablename__ = "email_code_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"), index=True)
+    failed_at: Mapped[float] = mapped_column(Float, index=True)
+
+
+class SignInFailures(Base):
+    """Wrong passwords by the email address submitted, whether or not an account has it.
+
+    Keyed by the normalised address, so an unknown address counts and locks exactly
+    like a known one: sign-in's answers never tell whether an account exists.
+    """
+
+    __tablename__ = "sign_in_failures"
+
+    identifier: Mapped[str] = mapped_column(String(254), primary_key=True)
+    #: Consecutive wrong passwords since the last success or lock.
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[float] = mapped_column(Float, index=True)
+    locked_until: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: When a lock was last mailed to the account's owner (at most one mail a day).
+    notified_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class Notice(Base):
+    """A security notice to an agent (a device bound, a lock), queued in the transaction
+    of the event and handed to SMTP once the response is sent (an outbox)."""
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    to: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    queued_at: Mapped[float] = mapped_column(Float)
+    #: ``pending`` → ``sending`` → ``sent``; back to ``pending`` when SMTP refused it;
+    #: ``failed`` after ``notices.MAX_ATTEMPTS`` refusals.
+    status: Mapped[str] = mapped_column(String(8), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    sent_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
 class Token(Base):
     """A bearer token, stored as the SHA-256 of its value."""
 
@@ -147,3 +192,15 @@ class CapturedMail(Base):
     body: Mapped[str] = mapped_column(Text)
     code: Mapped[str | None] = mapped_column(String(16), nullable=True)
     received_at: Mapped[float] = mapped_column(Float)
+
+
+class HarnessClock(Base):
+    """The harness clock every worker process reads (harness mode): one row, id 1.
+
+    A time the harness set (the clock stands still there); no row, or null, is real time.
+    """
+
+    __tablename__ = "harness_clock"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fixed_at: Mapped[float | None] = mapped_column(Float(precision=53), nullable=True)

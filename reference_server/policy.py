@@ -20,6 +20,9 @@ from .versions import Version, VersionError, parse_group_version
 #: NIST SP 800-63B §5.2.2: never more than 100 consecutive failed attempts.
 NIST_MAX_CONSECUTIVE_FAILURES: Final = 100
 
+#: The rolling day over which an account's wrong email codes are counted.
+DAY_SECONDS: Final = 24 * 3600
+
 #: The seed's minimum: "v4.3, b1575 or later".
 DEFAULT_MINIMUM_CLIENT: Final = Version(4, 3, 1575)
 
@@ -45,10 +48,16 @@ class Policy:
     throttle_hard_limit: int = NIST_MAX_CONSECUTIVE_FAILURES
     password_max_failures: int = 10
     password_lock_seconds: int = 300
+    #: Wrong passwords (counted per submitted address) are forgotten after a day without one.
+    password_forget_after_seconds: int = DAY_SECONDS
     email_code_digits: int = 6
     email_code_ttl_seconds: int = 600
     email_code_max_attempts: int = 5
     email_code_resend_cooldown_seconds: int = 30
+    #: Wrong email codes per account over a rolling window, whatever the number of codes
+    #: sent or sign-ins (NIST SP 800-63B §5.2.2: at most 100); then enrollment is refused.
+    email_code_daily_budget: int = NIST_MAX_CONSECUTIVE_FAILURES
+    email_code_budget_window_seconds: int = DAY_SECONDS
     totp_algorithm: str = "SHA1"
     totp_digits: int = 6
     totp_period: int = 30
@@ -80,6 +89,12 @@ class Policy:
             raise PolicyError("throttle limits must satisfy 1 <= max_failures <= hard_limit <= 100")
         if self.email_code_digits != 6:
             raise PolicyError("email codes have 6 digits")
+        if not 1 <= self.email_code_daily_budget <= NIST_MAX_CONSECUTIVE_FAILURES:
+            raise PolicyError("the email code daily_budget must be 1 to 100 (NIST SP 800-63B)")
+        if self.email_code_budget_window_seconds < 3600:
+            raise PolicyError("the email code budget window must be at least an hour")
+        if self.password_forget_after_seconds < self.password_lock_seconds:
+            raise PolicyError("password failures must be remembered at least as long as a lock")
 
     @property
     def secret_bytes(self) -> int:
@@ -110,14 +125,34 @@ class Policy:
                 "password": {
                     "max_failures": self.password_max_failures,
                     "lock_seconds": self.password_lock_seconds,
+                    "scope": "the email address submitted, whether or not an account has it",
+                    "unknown_accounts_lock": True,
+                    "forget_after_seconds": self.password_forget_after_seconds,
+                    "lock_mailed_to_owner": True,
                 },
             },
             "email_code": {
                 "digits": self.email_code_digits,
                 "ttl_seconds": self.email_code_ttl_seconds,
                 "max_attempts": self.email_code_max_attempts,
-                "attempts_scope": "per code (a resend issues a new code with fresh attempts)",
+                "max_attempts_scope": "per code, within the account's daily budget",
+                "attempts_scope": "account",
+                "daily_budget": self.email_code_daily_budget,
+                "budget_window_seconds": self.email_code_budget_window_seconds,
+                "budget_window": "rolling, server time",
+                "budget_recovers": "each wrong code counts for budget_window_seconds; "
+                "an admin unlock clears them; new codes and sign-ins do not",
+                "after_budget": "enrollment and re-enrollment refused: "
+                "429 email_code_budget_exhausted",
                 "resend_cooldown_seconds": self.email_code_resend_cooldown_seconds,
+            },
+            "notifications": {
+                "device_bound": "mailed to the account's address (enrollment and "
+                "re-enrollment), after the binding commits; a failed send is retried",
+                "sign_in_locked": "mailed to the account's owner when a lock begins "
+                "(at most one a day)",
+                "email_code_budget_exhausted": "mailed to the account's owner",
+                "delivery": "outbox: queued in the transaction, sent after the response",
             },
             "totp": {
                 "algorithm": self.totp_algorithm,
@@ -156,9 +191,12 @@ _FLAT_KEYS: Final[dict[tuple[str, ...], str]] = {
     ("throttle", "hard_limit"): "throttle_hard_limit",
     ("throttle", "password", "max_failures"): "password_max_failures",
     ("throttle", "password", "lock_seconds"): "password_lock_seconds",
+    ("throttle", "password", "forget_after_seconds"): "password_forget_after_seconds",
     ("email_code", "ttl_seconds"): "email_code_ttl_seconds",
     ("email_code", "max_attempts"): "email_code_max_attempts",
     ("email_code", "resend_cooldown_seconds"): "email_code_resend_cooldown_seconds",
+    ("email_code", "daily_budget"): "email_code_daily_budget",
+    ("email_code", "budget_window_seconds"): "email_code_budget_window_seconds",
     ("totp", "algorithm"): "totp_algorithm",
     ("totp", "digits"): "totp_digits",
     ("totp", "period"): "totp_period",

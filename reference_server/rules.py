@@ -14,7 +14,10 @@ The extension points, by what they decide:
 - ``Throttle``: counting a wrong code toward the lock, and the lock;
 - ``CodeParser``: what a submitted code is (exactly the digits shown);
 - ``Provisioner``: the secret, the otpauth label, the manual key, the QR code;
-- ``EmailCodes``: an email code's life: expiry, attempts, what a resend does;
+- ``EmailCodes``: an email code's life: expiry, attempts, what a resend does, and
+  the account's daily budget of wrong codes;
+- ``SignInThrottle``: what wrong passwords are counted under (the address submitted);
+- ``Notifications``: the security mails an agent gets (a device bound, a lock);
 - ``Devices``: when a device is bound and retired, which devices sign in;
 - ``Sessions``: what a token may do and when it ends;
 - ``Gating``: the version gate and the seats the second factor covers.
@@ -31,6 +34,7 @@ from urllib.parse import quote
 from sqlalchemy import ColumnElement, Update, or_, update
 from sqlalchemy.orm import Session
 
+from . import notices
 from .accounts import Caller, active_device, end_tokens, require_second_factor
 from .models import Agent, Device, DeviceGroup, Enrollment, Token
 from .policy import Policy
@@ -192,6 +196,40 @@ class EmailCodes:
     ) -> None:
         self.store(enrollment, agent, digest, now, policy)
 
+    def account_budget(self, policy: Policy) -> int | None:
+        """Wrong codes an account may submit per rolling window, however many codes were
+        sent and sign-ins made (NIST SP 800-63B §5.2.2); None would be no account budget."""
+        return policy.email_code_daily_budget
+
+
+class SignInThrottle:
+    """Wrong passwords, counted and locked by the address submitted."""
+
+    def counted_identifier(self, email: str, agent: Agent | None) -> str | None:
+        """The key wrong passwords count under: the normalised address, known or not,
+        so an unknown address locks exactly like a known one (None: not counted)."""
+        return email
+
+
+class Notifications:
+    """The security mails an agent gets, queued in the event's transaction (``notices``)."""
+
+    def device_bound(self, db: Session, agent: Agent, now: float, *, replaced: bool) -> None:
+        """A device was bound to the account (NIST SP 800-63B §6.1.2.1): tell its address."""
+        notices.queue(db, agent.email, *notices.device_bound(now, replaced=replaced), now)
+
+    def sign_in_locked(
+        self, db: Session, agent: Agent, now: float, failures: int, until: float
+    ) -> None:
+        """Wrong passwords locked the account's sign-in: tell its owner (RFC 4226 §7.2)."""
+        notices.queue(db, agent.email, *notices.sign_in_locked(now, failures, until), now)
+
+    def email_budget_spent(
+        self, db: Session, agent: Agent, now: float, budget: int, until: float
+    ) -> None:
+        """The account's wrong email codes reached the budget: enrollment is locked."""
+        notices.queue(db, agent.email, *notices.email_budget_spent(now, budget, until), now)
+
 
 class Devices:
     """Binding and retiring devices."""
@@ -255,6 +293,18 @@ class Gating:
         return required
 
 
+class Checkpoints:
+    """Named points between the writes of a transaction: nothing happens at them.
+
+    In harness mode ``TWOFA_HARNESS_CRASH_AT`` makes the process kill itself at one
+    (``reference_server/crashes.py``), so the crash tests can show a transaction
+    cut in the middle leaves no half-done state.
+    """
+
+    def reached(self, name: str) -> None:
+        """Nothing."""
+
+
 @dataclass
 class Rules:
     """Every decision point, as the reference server makes it unless a fault replaces one."""
@@ -266,6 +316,9 @@ class Rules:
     parser: CodeParser = field(default_factory=CodeParser)
     provisioner: Provisioner = field(default_factory=Provisioner)
     email: EmailCodes = field(default_factory=EmailCodes)
+    sign_in: SignInThrottle = field(default_factory=SignInThrottle)
+    notifications: Notifications = field(default_factory=Notifications)
     devices: Devices = field(default_factory=Devices)
     sessions: Sessions = field(default_factory=Sessions)
     gating: Gating = field(default_factory=Gating)
+    checkpoints: Checkpoints = field(default_factory=Checkpoints)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from .accounts import new_agent
@@ -74,8 +74,15 @@ def load_seed(
     gating: Gating,
 ) -> dict[str, Any]:
     """Empty every table and load ``seed`` (already validated); return it with ids."""
-    for table in reversed(Base.metadata.sorted_tables):
-        db.execute(delete(table))
+    tables = list(reversed(Base.metadata.sorted_tables))
+    if db.get_bind().dialect.name == "postgresql":
+        # As SQLite does after emptying a table: the ids start at 1 again, so a seed's
+        # ids are the same on every database (PostgreSQL's sequences would run on).
+        names = ", ".join(f'"{table.name}"' for table in tables)
+        db.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in tables:
+            db.execute(delete(table))
     db.add(Setting(id=1, two_factor_required=False))
     agents = []
     for item in seed["agents"]:

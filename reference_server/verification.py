@@ -18,6 +18,11 @@ makes it safe under concurrency:
 4. Settle: success clears the counter; a failure keeps it, locking for
    ``lock_seconds`` at every multiple of ``max_failures`` and for good (until
    an admin unlocks) at ``hard_limit`` (NIST SP 800-63B §5.2.2: at most 100).
+
+Email verification codes have two limits: ``max_attempts`` per code, and the
+account's budget of wrong codes over a rolling day (``EmailCodes.account_budget``),
+which no resend and no new sign-in refills: each wrong code is a row of
+``email_code_failures``, counted under the agent's row lock.
 """
 
 from __future__ import annotations
@@ -27,10 +32,10 @@ import hmac
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from .models import Agent, Device, Enrollment
+from .models import Agent, Device, EmailCodeFailure, Enrollment
 from .policy import Policy
 from .rules import Rules
 from .security import SecretBox
@@ -199,10 +204,50 @@ class EmailCheck(enum.Enum):
     INVALID = "email_code_invalid"
     EXPIRED = "email_code_expired"
     TOO_MANY = "too_many_attempts"
+    BUDGET_SPENT = "email_code_budget_exhausted"
+
+
+def lock_agent_row(db: Session, agent_id: int) -> None:
+    """Take the agent's row lock (on SQLite the database's write lock) until commit.
+
+    A no-op UPDATE: every later statement of this transaction sees what the
+    agent's concurrent requests committed first (PostgreSQL, read committed).
+    """
+    db.execute(
+        update(Agent)
+        .where(Agent.id == agent_id)
+        .values(last_email_sent_at=Agent.last_email_sent_at)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def email_budget_wait(
+    db: Session, agent_id: int, now: float, policy: Policy, rules: Rules
+) -> float | None:
+    """Seconds until the account may submit another email code; None while it may now.
+
+    The wrong codes of the last ``budget_window_seconds`` (server time) count;
+    the budget has room again when enough of them are older than that.
+    """
+    budget = rules.email.account_budget(policy)
+    if budget is None:
+        return None
+    window = policy.email_code_budget_window_seconds
+    failed = list(
+        db.scalars(
+            select(EmailCodeFailure.failed_at)
+            .where(EmailCodeFailure.agent_id == agent_id, EmailCodeFailure.failed_at > now - window)
+            .order_by(EmailCodeFailure.failed_at)
+        )
+    )
+    if len(failed) < budget:
+        return None
+    return max(1.0, failed[len(failed) - budget] + window - now)
 
 
 def check_email_code(
     db: Session,
+    agent: Agent,
     enrollment: Enrollment,
     code: str,
     now: float,
@@ -210,9 +255,14 @@ def check_email_code(
     box: SecretBox,
     rules: Rules,
 ) -> EmailCheck:
-    """Expiry first, then an atomically counted attempt, then the comparison's result."""
+    """Expiry, the account's budget and the code's attempts (both counted atomically),
+    then the comparison's result; a wrong code is recorded against the budget."""
     if rules.email.expired(enrollment.email_code_expires_at, now):
         return EmailCheck.EXPIRED
+    # One agent's email-code checks run one at a time, in every session and process.
+    lock_agent_row(db, agent.id)
+    if email_budget_wait(db, agent.id, now, policy, rules) is not None:
+        return EmailCheck.BUDGET_SPENT
     result = db.execute(
         update(Enrollment)
         .where(
@@ -230,4 +280,11 @@ def check_email_code(
         return EmailCheck.ACCEPTED
     if rules.email.matches_an_earlier_code(db, enrollment, code, now, box):
         return EmailCheck.ACCEPTED
+    db.add(EmailCodeFailure(agent_id=agent.id, failed_at=now))
+    db.flush()
+    budget = rules.email.account_budget(policy)
+    wait = email_budget_wait(db, agent.id, now, policy, rules)
+    if budget is not None and wait is not None:
+        log.warning("email code budget of agent %d spent: enrollment locked", agent.id)
+        rules.notifications.email_budget_spent(db, agent, now, budget, now + wait)
     return EmailCheck.INVALID

@@ -16,8 +16,11 @@ from typing import Final
 
 #: ASCII digits only (``\d`` would match Arabic-Indic and full-width digits too).
 _NUMBER: Final = r"(0|[1-9][0-9]{0,8})"
-_CLIENT_VERSION: Final = re.compile(rf"{_NUMBER}\.{_NUMBER}\.{_NUMBER}", re.ASCII)
-_GROUP_VERSION: Final = re.compile(rf"{_NUMBER}\.{_NUMBER}", re.ASCII)
+#: The patterns (matched in full) that ``declarations`` publishes in the OpenAPI document.
+CLIENT_VERSION_PATTERN: Final = rf"{_NUMBER}\.{_NUMBER}\.{_NUMBER}"
+GROUP_VERSION_PATTERN: Final = rf"{_NUMBER}\.{_NUMBER}"
+_CLIENT_VERSION: Final = re.compile(CLIENT_VERSION_PATTERN, re.ASCII)
+_GROUP_VERSION: Final = re.compile(GROUP_VERSION_PATTERN, re.ASCII)
 
 #: Builds are plain non-negative integers below this bound.
 MAX_BUILD: Final = 10**9

@@ -5,12 +5,14 @@ from __future__ import annotations
 from flask import Blueprint, Response, g, jsonify, request
 
 from .. import flow
+from ..declarations import SIGN_IN
 from ..errors import ApiError
-from ..inputs import fields
+from ..outbox import deliver_after_response, delivers_notices
 from ..services import services
 from .requests import bearer_token, client_identity, json_body, request_body
 
 bp = Blueprint("auth", __name__, url_prefix="/api/v1")
+bp.after_request(deliver_after_response)
 
 #: Paths that answer without the client-version gate.
 UNGATED = frozenset({"/api/v1/openapi.json"})
@@ -20,6 +22,8 @@ def check_client() -> None:
     """Desktop and mobile clients below the minimum get 426 on every API call."""
     if not request.path.startswith("/api/v1/") or request.path in UNGATED:
         return
+    if request.routing_exception is not None:
+        return  # an unknown path or method answers 404/405 whoever the client is
     identity = client_identity()
     g.client = identity
     svc = services()
@@ -33,8 +37,9 @@ def check_client() -> None:
 
 
 @bp.post("/auth/sign-in")
+@delivers_notices  # a lock mails the account's owner
 def sign_in() -> tuple[Response, int]:
-    body = fields(json_body(), {"email": str, "password": str})
+    body = SIGN_IN.body(json_body())
     return jsonify(flow.sign_in(services(), body["email"], body["password"])), 200
 
 

@@ -7,10 +7,12 @@ import base64
 from flask import Blueprint, Response, g, jsonify
 
 from .. import flow
+from ..outbox import deliver_after_response, delivers_notices
 from ..services import services
 from .requests import bearer_token, request_body
 
 bp = Blueprint("enrollment", __name__, url_prefix="/api/v1/enrollment")
+bp.after_request(deliver_after_response)
 
 #: Pixels per QR module of the API's PNG.
 QR_SCALE = 5
@@ -29,6 +31,7 @@ def resend() -> tuple[Response, int]:
 
 
 @bp.post("/email/verify")
+@delivers_notices  # spending the budget of wrong codes mails the owner
 def verify_email() -> Response:
     flow.verify_email(services(), bearer_token(), request_body())
     return jsonify({"next": "connect_device"})
@@ -47,5 +50,6 @@ def device() -> Response:
 
 
 @bp.post("/confirm")
+@delivers_notices  # binding a device mails the account's address
 def confirm() -> Response:
     return jsonify(flow.confirm(services(), bearer_token(), request_body()))

@@ -13,9 +13,8 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import delete, func, select
 
+from ..declarations import CLOCK, CLOCK_END, MAIL_TO, SEED
 from ..errors import ApiError
-from ..flow import valid_agent, valid_group
-from ..inputs import fields, finite_number
 from ..models import CapturedMail
 from ..seed import DEMO_SEED, load_seed
 from ..services import services
@@ -42,26 +41,26 @@ def get_clock() -> Response:
 @bp.put("/clock")
 def put_clock() -> Response:
     clock = services().clock
-    body = fields(json_body(), {}, {"now": (int, float), "advance": (int, float)})
-    if len(body) != 1:
-        raise ApiError("malformed_request", "Send exactly one of 'now' or 'advance'.")
+    body = CLOCK.body(json_body())
     if "now" in body:
-        now = finite_number(body["now"], "now")
-        if now < 0:
-            raise ApiError("malformed_request", "'now' cannot be before 1970.")
-        return jsonify({"now": clock.set(now)})
-    advance = finite_number(body["advance"], "advance")
-    if clock.now() + advance < 0:
-        raise ApiError("malformed_request", "The clock cannot go before 1970.")
-    return jsonify({"now": clock.advance(advance)})
+        return jsonify({"now": clock.set(body["now"])})
+    if not 0 <= clock.now() + body["advance"] < CLOCK_END:
+        raise ApiError("clock_out_of_range")
+    return jsonify({"now": clock.advance(body["advance"])})
 
 
 def _mail_query() -> Any:
     query = select(CapturedMail)
-    to = request.args.get("to")
+    to = _mail_to()
     if to is not None:
-        query = query.where(func.lower(CapturedMail.to) == to.strip().lower())
+        query = query.where(func.lower(CapturedMail.to) == to)
     return query
+
+
+def _mail_to() -> str | None:
+    """``to=``, checked (at most 254 characters, no NUL), trimmed and in lower case."""
+    to = request.args.get("to")
+    return None if to is None else MAIL_TO.check("to", to).strip().lower()
 
 
 @bp.get("/mailbox")
@@ -87,10 +86,10 @@ def get_mailbox() -> Response:
 def clear_mailbox() -> tuple[str, int]:
     svc = services()
     with svc.sessions.begin() as db:
-        to = request.args.get("to")
+        to = _mail_to()
         statement = delete(CapturedMail)
         if to is not None:
-            statement = statement.where(func.lower(CapturedMail.to) == to.strip().lower())
+            statement = statement.where(func.lower(CapturedMail.to) == to)
         db.execute(statement)
     return "", 204
 
@@ -99,14 +98,14 @@ def valid_seed(body: dict[str, Any]) -> dict[str, Any]:
     """A reset body, checked; empty means the demo seed."""
     if not body:
         return DEMO_SEED
-    body = fields(body, {}, {"agents": list, "device_groups": list, "two_factor_required": bool})
-    agents = [valid_agent(item) for item in body.get("agents", [])]
+    body = SEED.body(body)
+    agents = body.get("agents", [])
     emails = [a["email"] for a in agents]
     if len(set(emails)) != len(emails):
         raise ApiError("email_taken", "The seed lists an email address twice.")
     return {
         "agents": agents,
-        "device_groups": [valid_group(item) for item in body.get("device_groups", [])],
+        "device_groups": body.get("device_groups", []),
         "two_factor_required": body.get("two_factor_required", False),
     }
 

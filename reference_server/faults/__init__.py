@@ -36,6 +36,12 @@ FAULTS: Final[dict[str, str]] = {
     "email_code_never_expires": "ignores the email code's lifetime",
     "resend_keeps_old_code": "mails a new code on resend but keeps the old one",
     "no_email_attempt_limit": "checks email codes without limit",
+    "email_budget_per_code": "gives every new email code fresh guesses: no budget of wrong "
+    "codes per account",
+    "binding_not_mailed": "binds a device without mailing the account's address",
+    "unknown_emails_never_lock": "counts wrong passwords for existing accounts only: an unknown "
+    "email never locks",
+    "sign_in_lock_not_mailed": "locks sign-in without mailing the account's owner",
     "reusable_email_code": "a used email code verifies again within its lifetime",
     "old_device_survives": "the replaced device's codes still log in",
     "old_device_retired_early": "retires the old device when a re-enrollment's email is verified",

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from .. import lockout
 from ..accounts import Caller, load_caller, new_agent, require_second_factor, settings_row
+from ..declarations import AGENT_CHANGES, EMPTY, GROUP_CHANGES, NEW_AGENT, NEW_GROUP, SETTINGS
 from ..errors import ApiError
-from ..inputs import email_field, fields, name_field, password_field, role_field, seat_field
-from ..models import Agent, DeviceGroup
+from ..models import Agent, DeviceGroup, EmailCodeFailure
 from ..seed import group_json, minimum_json
 from ..services import Services
 from ..versions import Version, VersionError, parse_group_version
@@ -32,15 +33,7 @@ def _admin(db: Session, svc: Services, token: str) -> Caller:
 
 def valid_agent(item: Any) -> dict[str, Any]:
     """``{email, password, seat, role}`` checked and normalised (400 otherwise)."""
-    if not isinstance(item, dict):
-        raise ApiError("malformed_request", "An agent is a JSON object.")
-    body = fields(item, {"email": str, "password": str, "seat": str, "role": str})
-    return {
-        "email": email_field(body["email"]),
-        "password": password_field(body["password"]),
-        "seat": seat_field(body["seat"]),
-        "role": role_field(body["role"]),
-    }
+    return NEW_AGENT.check("agent", item)
 
 
 def valid_version(version: str, build: int) -> Version:
@@ -52,11 +45,7 @@ def valid_version(version: str, build: int) -> Version:
 
 def valid_group(item: Any) -> dict[str, Any]:
     """``{name, version: "4.3", build: 1575}`` checked (400 otherwise)."""
-    if not isinstance(item, dict):
-        raise ApiError("malformed_request", "A device group is a JSON object.")
-    body = fields(item, {"name": str, "version": str, "build": int})
-    valid_version(body["version"], body["build"])
-    return {"name": name_field(body["name"]), "version": body["version"], "build": body["build"]}
+    return NEW_GROUP.check("device group", item)
 
 
 def _settings_json(db: Session, svc: Services) -> dict[str, Any]:
@@ -86,7 +75,7 @@ def put_settings(svc: Services, token: str, body: Body) -> dict[str, Any]:
     """Turn 2FA on or off; on only when every device group is at the minimum."""
     with svc.sessions.begin() as db:
         _admin(db, svc, token)
-        wanted = fields(body(), {"two_factor_required": bool})["two_factor_required"]
+        wanted = SETTINGS.body(body())["two_factor_required"]
         if wanted:
             groups = list(db.scalars(select(DeviceGroup).order_by(DeviceGroup.id)))
             stale = svc.rules.gating.outdated(groups, svc.policy)
@@ -133,7 +122,7 @@ def update_group(svc: Services, token: str, group_id: int, body: Body) -> dict[s
     """Move a group to another version and/or build (404 for an unknown id)."""
     with svc.sessions.begin() as db:
         _admin(db, svc, token)
-        changes = fields(body(), {}, {"version": str, "build": int})
+        changes = GROUP_CHANGES.body(body())
         group = db.get(DeviceGroup, group_id) if group_id < MAX_ID else None
         if group is None:
             raise ApiError("not_found", "There is no device group with this id.")
@@ -187,32 +176,33 @@ def update_agent(svc: Services, token: str, agent_id: int, body: Body) -> dict[s
     """
     with svc.sessions.begin() as db:
         caller = _admin(db, svc, token)
-        changes = fields(body(), {}, {"seat": str, "role": str})
+        changes = AGENT_CHANGES.body(body())
         agent = db.get(Agent, agent_id) if agent_id < MAX_ID else None
         if agent is None:
             raise ApiError("not_found", "There is no agent with this id.")
         if "role" in changes:
-            role = role_field(changes["role"])
+            role = changes["role"]
             # An admin demoting itself could leave the account with no admin at all.
             if agent.id == caller.agent.id and role != agent.role:
                 raise ApiError("own_role_unchangeable")
             agent.role = role
         if "seat" in changes:
-            agent.seat = seat_field(changes["seat"])
+            agent.seat = changes["seat"]
         return _agent_json(db, agent, svc.clock.now())
 
 
 def unlock_agent(svc: Services, token: str, agent_id: int, body: Body) -> dict[str, Any]:
-    """Clear an agent's second-factor and password locks (needed after the hard limit)."""
+    """Clear an agent's locks: the second factor's (needed after the hard limit), its
+    address's wrong passwords, and its spent budget of wrong email codes."""
     with svc.sessions.begin() as db:
         _admin(db, svc, token)
-        fields(body(), {})
+        EMPTY.body(body())
         agent = db.get(Agent, agent_id) if agent_id < MAX_ID else None
         if agent is None:
             raise ApiError("not_found", "There is no agent with this id.")
         agent.otp_failures = 0
         agent.otp_locked_until = None
         agent.otp_disabled = False
-        agent.password_failures = 0
-        agent.password_locked_until = None
+        lockout.clear(db, agent.email)
+        db.execute(delete(EmailCodeFailure).where(EmailCodeFailure.agent_id == agent.id))
         return _agent_json(db, agent, svc.clock.now())

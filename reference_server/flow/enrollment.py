@@ -4,6 +4,11 @@ enrollment message → email verification (6-digit code over SMTP) → connect
 device (otpauth URI, QR, manual key) → confirm with a setup code → done. The
 same wizard serves "Set up a new mobile device" from the code prompt: the new
 device replaces the old one only when it is confirmed.
+
+The account's budget of wrong email codes (a rolling day, ``verification``)
+closes the wizard when spent: no code is mailed, none is checked, until the
+budget recovers or an admin unlocks. Binding a device queues a notice to the
+account's address in the binding's own transaction (``notices``).
 """
 
 from __future__ import annotations
@@ -17,11 +22,11 @@ import segno
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ..accounts import Caller, full_token_answer, load_caller, mask_email
+from ..accounts import Caller, active_device, full_token_answer, load_caller, mask_email
+from ..declarations import EMAIL_CODE, EMPTY, TOTP_CODE
 from ..errors import ApiError, otp_locked_error
-from ..inputs import code_field, fields
 from ..mail import MailError
-from ..models import Device, Enrollment
+from ..models import Agent, Device, Enrollment
 from ..security import new_email_code
 from ..services import Services
 from ..totp import b32, grouped
@@ -29,6 +34,7 @@ from ..verification import (
     EmailCheck,
     Outcome,
     check_email_code,
+    email_budget_wait,
     lock_remaining,
     verify_setup_code,
 )
@@ -50,6 +56,13 @@ def _pending(db: Session, caller: Caller, status: str) -> Enrollment:
     if caller.token.stage != status or enrollment is None:
         raise ApiError("wrong_stage", f"This token is not at the {status} step of enrollment.")
     return enrollment
+
+
+def _budget_left(db: Session, svc: Services, agent: Agent, now: float) -> None:
+    """429 ``email_code_budget_exhausted`` while the account's wrong email codes are spent."""
+    wait = email_budget_wait(db, agent.id, now, svc.policy, svc.rules)
+    if wait is not None:
+        raise ApiError("email_code_budget_exhausted", retry_after=wait)
 
 
 def _cooldown(svc: Services, last_sent: float | None, now: float) -> None:
@@ -90,7 +103,7 @@ def start_enrollment(svc: Services, token: str, body: Body) -> Sent:
     with svc.sessions.begin() as db:
         now = svc.clock.now()
         caller = load_caller(db, token, now)
-        fields(body(), {})
+        EMPTY.body(body())
         if caller.token.stage == "verify_otp" and lock_remaining(caller.agent, now) is not None:
             locked_for = lock_remaining(caller.agent, now)
             raise ApiError(
@@ -98,6 +111,7 @@ def start_enrollment(svc: Services, token: str, body: Body) -> Sent:
                 "The second factor is locked; a new device cannot be set up now.",
                 retry_after=None if locked_for == float("inf") else locked_for,
             )
+        _budget_left(db, svc, caller.agent, now)
         _cooldown(svc, caller.agent.last_email_sent_at, now)
         code = _mail_code(svc, caller)
         # Only one enrollment per agent at a time: starting again abandons the others.
@@ -131,8 +145,9 @@ def resend_email(svc: Services, token: str, body: Body) -> Sent:
     with svc.sessions.begin() as db:
         now = svc.clock.now()
         caller = load_caller(db, token, now)
-        fields(body(), {})
+        EMPTY.body(body())
         enrollment = _pending(db, caller, "verify_email")
+        _budget_left(db, svc, caller.agent, now)
         _cooldown(svc, caller.agent.last_email_sent_at, now)
         code = _mail_code(svc, caller)
         svc.rules.email.store_resent(
@@ -148,9 +163,14 @@ def verify_email(svc: Services, token: str, body: Body) -> None:
         now = svc.clock.now()
         caller = load_caller(db, token, now)
         enrollment = _pending(db, caller, "verify_email")
-        code = code_field(fields(body(), {"code": str}), svc.policy.email_code_digits)
+        code: str = EMAIL_CODE.body(body(), digits=svc.policy.email_code_digits)["code"]
         rules = svc.rules
-        result = check_email_code(db, enrollment, code, now, svc.policy, svc.box, rules)
+        result = check_email_code(
+            db, caller.agent, enrollment, code, now, svc.policy, svc.box, rules
+        )
+        wait: float | None = None
+        if result is EmailCheck.BUDGET_SPENT:
+            wait = email_budget_wait(db, caller.agent.id, now, svc.policy, rules)
         if result is EmailCheck.ACCEPTED:
             enrollment.status = "connect_device"
             rules.email.forget_used(enrollment)
@@ -158,6 +178,9 @@ def verify_email(svc: Services, token: str, body: Body) -> None:
             enrollment.secret_encrypted = svc.box.encrypt(secret)
             caller.token.stage = "connect_device"
             rules.devices.on_email_verified(db, caller.agent.id, now)
+    if result is EmailCheck.BUDGET_SPENT:
+        log.info("email code refused: the account's budget is spent")
+        raise ApiError(result.value, retry_after=wait)
     if result is not EmailCheck.ACCEPTED:
         log.info("email code refused: %s", result.value)
         raise ApiError(result.value)
@@ -223,7 +246,7 @@ def confirm(svc: Services, token: str, body: Body) -> TokenAnswer:
         now = svc.clock.now()
         caller = load_caller(db, token, now)
         enrollment = _pending(db, caller, "connect_device")
-        code = code_field(fields(body(), {"code": str}), enrollment.digits)
+        code: str = TOTP_CODE.body(body(), digits=enrollment.digits)["code"]
         assert enrollment.secret_encrypted is not None
         secret = svc.box.decrypt(enrollment.secret_encrypted)
         rules = svc.rules
@@ -237,7 +260,11 @@ def confirm(svc: Services, token: str, body: Body) -> TokenAnswer:
             )
             if not getattr(claimed, "rowcount", 0):
                 raise ApiError("wrong_stage", "This enrollment was already confirmed.")
+            # The crash tests kill the process at these points: nothing is half done.
+            rules.checkpoints.reached("confirm.enrollment_claimed")
+            replaced = active_device(db, caller.agent.id) is not None
             rules.devices.retire_on_confirm(db, caller.agent.id, now)
+            rules.checkpoints.reached("confirm.old_device_retired")
             assert verdict.step is not None
             db.add(
                 Device(
@@ -254,9 +281,16 @@ def confirm(svc: Services, token: str, body: Body) -> TokenAnswer:
                 )
             )
             caller.agent.otp_disabled = False
+            db.flush()
+            rules.checkpoints.reached("confirm.device_added")
+            # Committed with the binding, mailed once the answer is sent (``outbox``).
+            rules.notifications.device_bound(db, caller.agent, now, replaced=replaced)
             rules.sessions.on_confirm(db, caller.agent.id, now)
+            rules.checkpoints.reached("confirm.sessions_ended")
             issued = full_token_answer(db, caller.agent, now=now, policy=policy)
             answer = TokenAnswer(token=issued["token"], next=issued["next"])
+            db.flush()
+            rules.checkpoints.reached("confirm.before_commit")
     if verdict.outcome is Outcome.LOCKED:
         raise otp_locked_error(verdict.retry_after)
     if verdict.outcome is not Outcome.ACCEPTED:

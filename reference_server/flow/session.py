@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from .. import lockout
 from ..accounts import (
     active_device,
     full_token_answer,
@@ -15,8 +16,8 @@ from ..accounts import (
     load_caller,
     two_factor_required,
 )
+from ..declarations import EMPTY, TOTP_CODE
 from ..errors import ApiError, otp_locked_error
-from ..inputs import code_field, fields
 from ..models import Agent, SupportSession
 from ..security import new_join_code
 from ..services import Services
@@ -26,8 +27,41 @@ from .base import Body, TokenAnswer
 log = logging.getLogger(__name__)
 
 
+def _password_locked(retry_after: float | None) -> ApiError:
+    """423 ``account_locked`` for wrong passwords: the same for every address."""
+    return ApiError(
+        "account_locked",
+        "Too many wrong passwords; sign-in is locked for a while.",
+        retry_after=retry_after,
+    )
+
+
+def _wrong_password(
+    svc: Services,
+    db: Session,
+    counted: str,
+    reserved: lockout.Reservation,
+    agent: Agent | None,
+    now: float,
+) -> None:
+    """Keep the failure; when it locks the address, mail the account's owner (if any)."""
+    assert reserved.failures is not None
+    if not lockout.settle_failure(db, counted, reserved.failures, now, svc.policy):
+        return
+    log.info("sign-in locked after %d wrong passwords", reserved.failures)
+    # The same statement for every address; only an account's owner gets a mail.
+    if lockout.claim_notice(db, counted, now) and agent is not None:
+        until = now + svc.policy.password_lock_seconds
+        svc.rules.notifications.sign_in_locked(db, agent, now, reserved.failures, until)
+
+
 def sign_in(svc: Services, email: str, password: str) -> TokenAnswer:
-    """Check the password; a full token (no 2FA for this agent) or a partial one."""
+    """Check the password; a full token (no 2FA for this agent) or a partial one.
+
+    Whether an account has ``email`` shows in nothing: wrong passwords count and
+    lock by the address submitted (``lockout``), an unknown address is checked
+    against a dummy hash, and both run the same statements.
+    """
     email = email.strip().lower()
     if len(email) > 254 or len(password) > 1024:
         raise ApiError("malformed_request", "The email address or password is too long.")
@@ -37,22 +71,18 @@ def sign_in(svc: Services, email: str, password: str) -> TokenAnswer:
     with svc.sessions.begin() as db:
         now = svc.clock.now()
         agent = db.scalar(select(Agent).where(func.lower(Agent.email) == email))
-        if agent is not None and (agent.password_locked_until or 0) > now:
-            raise ApiError(
-                "account_locked",
-                "Too many wrong passwords; sign-in is locked for a while.",
-                retry_after=(agent.password_locked_until or now) - now,
-            )
+        counted = svc.rules.sign_in.counted_identifier(email, agent)
+        reserved = None if counted is None else lockout.reserve(db, counted, now, policy)
+        if reserved is not None and reserved.locked:
+            raise _password_locked(reserved.retry_after)
         if not svc.passwords.verify(agent.password_hash if agent else None, password):
-            if agent is not None:
-                agent.password_failures += 1
-                if agent.password_failures % policy.password_max_failures == 0:
-                    agent.password_locked_until = now + policy.password_lock_seconds
+            if counted is not None and reserved is not None:
+                _wrong_password(svc, db, counted, reserved, agent, now)
             failure = ApiError("invalid_credentials")
         else:
             assert agent is not None
-            agent.password_failures = 0
-            agent.password_locked_until = None
+            if counted is not None:
+                lockout.settle_success(db, counted)
             required = svc.rules.gating.asks_second_factor(
                 agent.seat, two_factor_required(db, agent)
             )
@@ -109,7 +139,7 @@ def submit_code(svc: Services, token: str, body: Body) -> TokenAnswer:
             raise ApiError("wrong_stage", "There is no device to check a code against; enroll.")
         rules = svc.rules
         raw = rules.parser.submitted(body(), device.digits)
-        code = code_field(fields(raw, {"code": str}), device.digits)
+        code: str = TOTP_CODE.body(raw, digits=device.digits)["code"]
         for candidate in rules.devices.sign_in_devices(db, caller.agent.id):
             secret = svc.box.decrypt(candidate.secret_encrypted)
             verdict = verify_device_code(
@@ -136,7 +166,7 @@ def sign_out(svc: Services, token: str, body: Body) -> None:
     with svc.sessions.begin() as db:
         now = svc.clock.now()
         caller = load_caller(db, token, now)
-        fields(body(), {})
+        EMPTY.body(body())
         caller.token.ended_at = now
 
 
@@ -178,7 +208,7 @@ def host_support_session(svc: Services, token: str, body: Body) -> dict[str, Any
         now = svc.clock.now()
         caller = load_caller(db, token, now)
         svc.rules.sessions.check_host(db, caller)
-        fields(body(), {})
+        EMPTY.body(body())
         session = SupportSession(
             agent_id=caller.agent.id, join_code=new_join_code(), created_at=now
         )

@@ -50,12 +50,13 @@ TITLES: Final[dict[int, str]] = {
 
 
 def duration(seconds: float) -> str:
-    """``30`` → "30 seconds", ``300`` → "5 minutes" (rounded up)."""
+    """``30`` → "30 seconds", ``300`` → "5 minutes", ``86100`` → "24 hours" (rounded up)."""
     if seconds < 90:
         whole = max(1, math.ceil(seconds))
         return f"{whole} second{'s' if whole != 1 else ''}"
-    minutes = math.ceil(seconds / 60)
-    return f"{minutes} minutes"
+    if seconds < 90 * 60:
+        return f"{math.ceil(seconds / 60)} minutes"
+    return f"{math.ceil(seconds / 3600)} hours"
 
 
 def _lock(error: ApiError, what: str) -> str:
@@ -74,6 +75,13 @@ def human(error: ApiError) -> str:
         return f"Too many wrong passwords: sign-in is locked. Try again in {wait}."
     if code == "otp_locked":
         return _lock(error, "Too many wrong codes: two-factor sign-in is locked.")
+    if code == "email_code_budget_exhausted":
+        wait = duration(error.retry_after or 1)
+        return (
+            "Too many wrong verification codes were entered for this account today, so "
+            f"setting up two-factor authentication is locked. Try again in {wait}, or ask "
+            "your account admin to unlock it."
+        )
     if code == "resend_too_soon":
         wait = duration(error.retry_after or 1)
         return f"A verification email was sent a moment ago. Wait {wait} before sending another."

@@ -27,6 +27,7 @@ from ..accounts import mask_email
 from ..errors import ApiError
 from ..inputs import fields
 from ..models import CapturedMail
+from ..outbox import deliver_after_response, delivers_notices
 from ..services import services
 from ..versions import VersionError, parse_group_version
 from .messages import TITLES, human
@@ -43,6 +44,7 @@ from .session import (
 )
 
 bp = Blueprint("web", __name__)
+bp.after_request(deliver_after_response)
 
 #: The page each stage of the token belongs on.
 STAGE_PAGES: Final[dict[str, str]] = {
@@ -229,6 +231,7 @@ def sign_in() -> Response:
 
 
 @bp.post("/sign-in")
+@delivers_notices
 def sign_in_post() -> Response:
     email = request.form.get("email", "")
     try:
@@ -299,6 +302,7 @@ def enroll_email() -> Response:
 
 
 @bp.post("/enroll/email")
+@delivers_notices
 def enroll_email_post() -> Response:
     you = visitor("verify_email")
     try:
@@ -361,6 +365,7 @@ def enroll_confirm() -> Response:
 
 
 @bp.post("/enroll/confirm")
+@delivers_notices
 def enroll_confirm_post() -> Response:
     you = visitor("connect_device")
     try:

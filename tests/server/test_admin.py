@@ -170,8 +170,10 @@ def test_malformed_group_versions_are_400(api: Api, body: dict[str, Any]) -> Non
         {"name": "X", "version": 4.3, "build": 1575},
         {"name": "X", "version": "4.3", "build": "1575"},
         {"name": "X", "version": "4.3", "build": True},
-        {"name": "X", "version": "4.3", "build": 1575.0},
+        {"name": "X", "version": "4.3", "build": 1575.5},
         {"name": "", "version": "4.3", "build": 1575},
+        {"name": "   ", "version": "4.3", "build": 1575},
+        {"name": "tab\there", "version": "4.3", "build": 1575},
         {"version": "4.3", "build": 1575},
         {"name": "X", "version": "4.3", "build": 1575, "extra": 1},
     ],
@@ -180,6 +182,15 @@ def test_malformed_group_bodies_are_400(api: Api, body: dict[str, Any]) -> None:
     response = api.post("/api/v1/admin/device-groups", api.admin(), json=body)
     assert response.status_code == 400
     assert error_code(response) == "malformed_request"
+
+
+def test_a_build_is_a_json_integer_as_json_schema_reads_it(api: Api) -> None:
+    """1575.0 is the integer 1575 (JSON has one kind of number); names lose their spaces."""
+    body = {"name": "  Desk 2 ", "version": "4.3", "build": 1575.0}
+    response = api.post("/api/v1/admin/device-groups", api.admin(), json=body)
+    assert response.status_code == 201, response.json
+    assert (response.json["name"], response.json["build"]) == ("Desk 2", 1575)
+    assert isinstance(response.json["build"], int)
 
 
 def test_agents_list_and_create(api: Api) -> None:

@@ -222,3 +222,43 @@ def test_unencoded_label_writes_the_label_without_percent_encoding(mutant: Api) 
     uri = mutant.device(token).json["otpauth_uri"]
     assert uri.startswith("otpauth://totp/Remote Support:v5@example.com?secret=")
     assert "&issuer=Remote%20Support&" in uri
+
+
+@pytest.mark.parametrize("mutant", ["email_budget_per_code"], indirect=True)
+def test_email_budget_per_code_gives_each_new_code_fresh_guesses(mutant: Api) -> None:
+    assert mutant.get("/__harness__/policy").json["email_code"]["daily_budget"] == 100
+    policy = mutant.services.policy
+    token = mutant.token(V5, expect="enroll")
+    assert mutant.start(token).status_code == 202
+    for _ in range(21):  # 105 wrong codes: more than the budget it declares
+        wrong = f"{(int(mutant.mail_code(V5[0])) + 1) % 1_000_000:06d}"
+        for _ in range(policy.email_code_max_attempts):
+            assert error_code(mutant.verify_email(token, wrong)) == "email_code_invalid"
+        mutant.advance(policy.email_code_resend_cooldown_seconds)
+        assert mutant.post("/api/v1/enrollment/email/resend", token).status_code == 202
+    assert mutant.verify_email(token, mutant.mail_code(V5[0])).status_code == 200
+
+
+@pytest.mark.parametrize("mutant", ["binding_not_mailed"], indirect=True)
+def test_binding_not_mailed_binds_without_a_notice(mutant: Api) -> None:
+    mutant.enroll(V5)
+    assert [m for m in mutant.mails(V5[0]) if m["code"] is None] == []
+    assert mutant.get("/__harness__/policy").json["notifications"]["device_bound"]
+
+
+@pytest.mark.parametrize("mutant", ["unknown_emails_never_lock"], indirect=True)
+def test_unknown_emails_never_lock_tells_which_accounts_exist(mutant: Api) -> None:
+    max_failures = mutant.services.policy.password_max_failures
+    for _ in range(max_failures):
+        mutant.sign_in((V5[0], "wrong-password"))
+        mutant.sign_in(("nobody@example.com", "wrong-password"))
+    assert error_code(mutant.sign_in((V5[0], "wrong-password"))) == "account_locked"
+    assert error_code(mutant.sign_in(("nobody@example.com", "x" * 12))) == "invalid_credentials"
+
+
+@pytest.mark.parametrize("mutant", ["sign_in_lock_not_mailed"], indirect=True)
+def test_sign_in_lock_not_mailed_locks_silently(mutant: Api) -> None:
+    for _ in range(mutant.services.policy.password_max_failures):
+        mutant.sign_in((V5[0], "wrong-password"))
+    assert error_code(mutant.sign_in(V5)) == "account_locked"
+    assert mutant.mails(V5[0]) == []

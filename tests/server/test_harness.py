@@ -8,7 +8,7 @@ import pytest
 
 from reference_server.app import create_app
 
-from .conftest import SEED, V5, Api, error_code
+from .conftest import PRODUCTION_KEY, SEED, V5, Api, error_code
 
 HARNESS_CALLS = [
     ("get", "/__harness__/clock"),
@@ -111,7 +111,7 @@ def test_mailbox_filters_and_clears(api: Api) -> None:
 def test_harness_paths_are_404_outside_harness_mode(
     app_config: dict[str, Any], method: str, path: str
 ) -> None:
-    app = create_app({**app_config, "HARNESS": False})
+    app = create_app({**app_config, "HARNESS": False, "TWOFA_SECRET_KEY": PRODUCTION_KEY})
     response = getattr(app.test_client(), method)(path, json={})
     assert response.status_code == 404
     assert error_code(response) == "not_found"

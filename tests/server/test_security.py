@@ -66,11 +66,11 @@ def test_configured_key_is_used_and_no_file_written(
 
     key = Fernet.generate_key().decode()
     instance = tmp_path / "other-instance"
-    app = create_app({**app_config, "INSTANCE_PATH": str(instance), "TOTP_ENCRYPTION_KEY": key})
+    app = create_app({**app_config, "INSTANCE_PATH": str(instance), "TWOFA_SECRET_KEY": key})
     assert not (instance / KEY_FILE_NAME).exists()
     app.extensions["twofa"].engine.dispose()
     with pytest.raises(ValueError, match="Fernet key"):
-        create_app({**app_config, "TOTP_ENCRYPTION_KEY": "not-a-key"})
+        create_app({**app_config, "TWOFA_SECRET_KEY": "not-a-key"})
 
 
 def test_nothing_secret_in_the_logs(api: Api, caplog: pytest.LogCaptureFixture) -> None:
@@ -106,3 +106,73 @@ def test_nothing_secret_in_the_logs(api: Api, caplog: pytest.LogCaptureFixture) 
         full,
     ):
         assert secret not in logged
+
+
+# -- keys derived from the instance key (HKDF, RFC 5869) --------------------------------
+
+
+def _rfc5869_hkdf_sha256(ikm: bytes, info: bytes, length: int = 32) -> bytes:
+    """HKDF written out from RFC 5869 §2.2-2.3 (no salt: a string of HashLen zeros)."""
+    import hashlib
+    import hmac
+
+    prk = hmac.new(b"\0" * 32, ikm, hashlib.sha256).digest()
+    okm, block = b"", b""
+    for counter in range(1, -(-length // 32) + 1):
+        block = hmac.new(prk, block + info + bytes([counter]), hashlib.sha256).digest()
+        okm += block
+    return okm[:length]
+
+
+def test_email_code_and_csrf_keys_are_hkdf_of_the_instance_key() -> None:
+    import base64
+    import hashlib
+    import hmac
+
+    from cryptography.fernet import Fernet
+
+    from reference_server.security import (
+        CSRF_KEY_INFO,
+        EMAIL_CODE_KEY_INFO,
+        SecretBox,
+        derive_key,
+    )
+
+    key = Fernet.generate_key()
+    material = base64.urlsafe_b64decode(key)
+    code_key = derive_key(key, EMAIL_CODE_KEY_INFO)
+    csrf_key = derive_key(key, CSRF_KEY_INFO)
+    assert code_key == _rfc5869_hkdf_sha256(material, EMAIL_CODE_KEY_INFO)
+    assert csrf_key == _rfc5869_hkdf_sha256(material, CSRF_KEY_INFO)
+    # one key per purpose, none equal to the Fernet key's halves or the old ad-hoc hash
+    assert len({code_key, csrf_key, material[:16] * 2, material[16:] * 2, material}) == 5
+    assert code_key != hashlib.sha256(b"twofa email code hmac\x00" + key).digest()
+    # another instance key derives other keys
+    other = Fernet.generate_key()
+    assert derive_key(other, EMAIL_CODE_KEY_INFO) != code_key
+    assert derive_key(other, CSRF_KEY_INFO) != csrf_key
+    # and the box keys its HMACs with exactly these
+    box = SecretBox(key)
+    assert box.code_digest("123456") == hmac.new(code_key, b"123456", hashlib.sha256).hexdigest()
+    assert box.csrf_value("session\x00abc") == (
+        hmac.new(csrf_key, b"session\x00abc", hashlib.sha256).hexdigest()
+    )
+
+
+def test_derived_keys_are_stable_across_restarts(
+    tmp_path: Path, app_config: dict[str, Any]
+) -> None:
+    def derived(config: dict[str, Any]) -> tuple[str, str]:
+        app = create_app(config)
+        box = app.extensions["twofa"].box
+        app.extensions["twofa"].engine.dispose()
+        return box.code_digest("654321"), box.csrf_value("pre-session\x00xyz")
+
+    first = derived(app_config)
+    assert derived(app_config) == first  # the same instance key file, read again
+    elsewhere = {**app_config, "INSTANCE_PATH": str(tmp_path / "elsewhere")}
+    assert derived(elsewhere) != first  # another instance made another key
+    from cryptography.fernet import Fernet
+
+    configured = {**app_config, "TWOFA_SECRET_KEY": Fernet.generate_key().decode()}
+    assert derived(configured) == derived(configured)

@@ -29,7 +29,7 @@ from reference_server.web.messages import human
 from simulators.hotp import CodeGenerator, decode_base32
 from simulators.otpauth import parse_uri
 
-from .conftest import ADMIN, OTHER, RS, V5, Api
+from .conftest import ADMIN, OTHER, PRODUCTION_KEY, RS, V5, Api
 
 DESKTOP_UA = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -826,7 +826,7 @@ def test_mailbox_page_only_in_harness_mode_and_from_loopback(
     response = remote.get("/mailbox")
     assert response.status_code == 404
     assert response.mimetype == "text/html"
-    production = create_app({**app_config, "HARNESS": False})
+    production = create_app({**app_config, "HARNESS": False, "TWOFA_SECRET_KEY": PRODUCTION_KEY})
     response = production.test_client().get("/mailbox")
     assert response.status_code == 404
     assert response.mimetype == "text/html"
