@@ -643,9 +643,34 @@ def report_command(log: Path, out: Path | None) -> None:
 @click.pass_context
 def serve(ctx: click.Context) -> None:
     """Run the reference server (try: twofa serve --harness; --help for options)."""
+    _reference_server("serve", ctx.args)
+
+
+@cli.command(
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    add_help_option=False,
+)
+@click.pass_context
+def admin(ctx: click.Context) -> None:
+    """Manage the reference server's admins (try: twofa admin create --email E)."""
+    _reference_server("admin", ctx.args)
+
+
+@cli.command(
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    add_help_option=False,
+)
+@click.pass_context
+def keygen(ctx: click.Context) -> None:
+    """Make a secret-encryption key for the reference server (twofa keygen --out FILE)."""
+    _reference_server("keygen", ctx.args)
+
+
+def _reference_server(command: str, args: Sequence[str]) -> None:
+    """Become ``python -m reference_server COMMAND ARGS`` (its exit status, its output)."""
     # The reference server runs as its own process: conformance code reaches
     # servers over HTTP only, never by importing them.
-    argv = [sys.executable, "-m", "reference_server", "serve", *ctx.args]
+    argv = [sys.executable, "-m", "reference_server", command, *args]
     os.execv(sys.executable, argv)  # noqa: S606 - same interpreter, arguments passed through
 
 

@@ -6,6 +6,7 @@ provision simulated authenticator devices from what the server hands out.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -22,6 +23,10 @@ from simulators.device import Account, AuthenticatorDevice, ProvisioningRefused
 #: ten seconds into a step, so no check straddles a boundary by accident.
 BASE_TIME: Final = 2_000_000_010 + 10
 PASSWORD: Final = "conformance-password-1"  # noqa: S105 - a test agent's password
+#: How long a check waits for a mail a target sends after its answer (a delivery, not a
+#: time step: the reference server hands its notices to SMTP once the response is sent).
+MAIL_WAIT_SECONDS: Final = 5.0
+_MAIL_POLL_SECONDS: Final = 0.05
 
 #: The seed every check starts from: one admin, agents on both Remote Support
 #: seats and one on another seat, every device group at the minimum, 2FA on.
@@ -289,6 +294,19 @@ class Agent:
             step.stop()
         if not step.expect_status(self.verify_email(self.latest_email_code()), 200):
             step.stop()
+
+    def mails(self) -> list[dict[str, Any]]:
+        """Every mail the harness mailbox holds for this agent, oldest first."""
+        return self.run.harness.mailbox(self.email)
+
+    def new_mails(self, before: int, *, wait: float = MAIL_WAIT_SECONDS) -> list[dict[str, Any]]:
+        """The mails after the first ``before``, waiting up to ``wait`` seconds for one."""
+        deadline = time.monotonic() + wait
+        while True:
+            mails = self.mails()[before:]
+            if mails or time.monotonic() >= deadline:
+                return mails
+            time.sleep(_MAIL_POLL_SECONDS)
 
     def latest_email_code(self) -> str:
         mails = [m for m in self.run.harness.mailbox(self.email) if m.get("code")]

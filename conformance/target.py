@@ -2,8 +2,10 @@
 
 ``EmbeddedTarget`` starts the reference server as its own process (never by
 import) in harness mode, with a fresh SQLite database, on a free loopback
-port. ``RemoteTarget`` is any server that implements the v1 contract; its
-harness endpoints are used when it has them.
+port: one process, or gunicorn with several worker processes (``workers``, or
+the environment's ``TWOFA_EMBEDDED_WORKERS``), which share the harness clock,
+the mailbox and resets through the database. ``RemoteTarget`` is any server
+that implements the v1 contract; its harness endpoints are used when it has them.
 """
 
 from __future__ import annotations
@@ -17,12 +19,15 @@ import time
 from collections import deque
 from pathlib import Path
 from typing import Any, Final
+from urllib.parse import urlencode
 
 from conformance.http import Exchange, HttpClient, TargetUnreachable
 
 #: The line the reference server prints when it is ready.
 LISTENING_LINE: Final = "twofa-reference-server listening on "
 START_TIMEOUT_SECONDS: Final = 30.0
+#: Runs every embedded server with this many gunicorn workers unless told otherwise.
+WORKERS_VARIABLE: Final = "TWOFA_EMBEDDED_WORKERS"
 
 
 class TargetError(RuntimeError):
@@ -45,7 +50,9 @@ class Harness:
         return float(self._ok(self.http.put("/__harness__/clock", {"advance": seconds}))["now"])
 
     def mailbox(self, to: str | None = None) -> list[dict[str, Any]]:
-        path = "/__harness__/mailbox" + (f"?to={to}" if to else "")
+        """The captured mails, oldest first (to ``to`` only: the address URL-encoded,
+        so ``a+b@x`` is not read as ``a b@x``)."""
+        path = "/__harness__/mailbox" + (f"?{urlencode({'to': to})}" if to else "")
         mails = self._ok(self.http.get(path))
         if not isinstance(mails, list):
             raise TargetError(f"GET {path} did not answer a list")
@@ -112,6 +119,18 @@ class Target:
         self.close()
 
 
+def embedded_workers(workers: int | None) -> int | None:
+    """``workers``, else ``TWOFA_EMBEDDED_WORKERS`` (None: one werkzeug process)."""
+    if workers is not None:
+        return workers
+    text = os.environ.get(WORKERS_VARIABLE, "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise TargetError(f"{WORKERS_VARIABLE} must be a whole number from 1 to 64, not {text!r}")
+    return int(text)
+
+
 class EmbeddedTarget(Target):
     """The reference server, started as a subprocess in harness mode on a free port."""
 
@@ -123,7 +142,10 @@ class EmbeddedTarget(Target):
         policy_file: Path | None = None,
         extra_args: tuple[str, ...] = (),
         env: dict[str, str] | None = None,
+        workers: int | None = None,
     ) -> None:
+        #: gunicorn worker processes (None: one werkzeug process).
+        self.workers = embedded_workers(workers)
         self._workdir = tempfile.TemporaryDirectory(prefix="twofa-embedded-")
         instance = Path(self._workdir.name)
         # The cheapest argon2id: each harness reset hashes the seed's passwords, and
@@ -133,6 +155,8 @@ class EmbeddedTarget(Target):
         if policy_file is not None:
             # Resolved here: the server may run in another working directory.
             command += ["--policy", str(Path(policy_file).resolve())]
+        if self.workers is not None:
+            command += ["--workers", str(self.workers)]
         command += list(extra_args)
         environment = {
             **os.environ,
@@ -182,6 +206,12 @@ class EmbeddedTarget(Target):
             tail = "\n".join(self.output) or "(no output)"
             raise TargetError(f"the embedded reference server exited at start:\n{tail}")
         return found[0]
+
+    def describe(self) -> dict[str, Any]:
+        described = super().describe()
+        if self.workers is not None:
+            described["workers"] = self.workers
+        return described
 
     def close(self) -> None:
         if self.process.poll() is None:

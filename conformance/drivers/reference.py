@@ -37,6 +37,7 @@ from conformance.drivers.seam import (
     TotpParameters,
     Unsupported,
     Verdict,
+    integer,
 )
 from conformance.http import Exchange
 from conformance.session import PASSWORD, Agent, RunContext, check_seed
@@ -83,6 +84,17 @@ class ReferenceDriver(Driver):
     reaches_urls = True
     options: ClassVar[Sequence[Option]] = (
         Option("policy", "policy YAML for the embedded server (the shape of /__harness__/policy)"),
+        Option(
+            "workers",
+            "gunicorn worker processes of the embedded server (default: one process); they "
+            "share its clock, mailbox and resets through the database",
+            parse=integer(1, 16),
+        ),
+        Option(
+            "database",
+            "the embedded server's database, a SQLAlchemy URL such as "
+            "postgresql+psycopg://USER@/DB?host=/SOCKET/DIR (default: a fresh SQLite file)",
+        ),
     )
     code_forms = frozenset({"json_number", "non_ascii_digits", "whitespace"})
 
@@ -96,14 +108,22 @@ class ReferenceDriver(Driver):
     ) -> None:
         super().__init__(options, workdir, url=url)
         policy = options.get("policy")
-        if url is not None and policy is not None:
-            raise DriverError("the policy option configures the embedded server only")
+        workers = options.get("workers")
+        database = options.get("database")
+        if url is not None and (policy, workers, database) != (None, None, None):
+            raise DriverError(
+                "the policy, workers and database options configure the embedded server only"
+            )
         if target is None:
             try:
                 target = (
                     Target(url)
                     if url is not None
-                    else EmbeddedTarget(policy_file=Path(policy) if policy else None)
+                    else EmbeddedTarget(
+                        policy_file=Path(policy) if policy else None,
+                        workers=workers,
+                        env={"DATABASE_URL": str(database)} if database else None,
+                    )
                 )
             except TargetError as exc:
                 raise DriverError(str(exc)) from exc

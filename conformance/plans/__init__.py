@@ -3,6 +3,7 @@
 from typing import Final
 
 from conformance.plans import (
+    accounts,
     algorithm,
     drift,
     enrollment,
@@ -29,11 +30,13 @@ PLAN_ORDER: Final = (
     "reenrollment",
     "gating",
     "sessions",
+    "accounts",
     "wizard",
 )
 
 __all__ = [
     "PLAN_ORDER",
+    "accounts",
     "algorithm",
     "drift",
     "enrollment",

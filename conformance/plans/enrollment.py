@@ -1,9 +1,13 @@
-"""Enrollment's email verification: wrong, malformed, expired, resent codes (the seed, §6)."""
+"""Enrollment's email verification (wrong, malformed, expired, resent codes, the account's
+budget of wrong codes) and the mail a binding sends (the seed, §6)."""
 
 from __future__ import annotations
 
-from conformance.checks import CheckContext, check
-from conformance.session import V5_AGENT, Agent, check_seed
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from conformance.checks import CheckContext, Step, check
+from conformance.session import MAIL_WAIT_SECONDS, V5_AGENT, Agent, check_seed
 
 
 def declared_email_code(ctx: CheckContext, key: str) -> int:
@@ -131,3 +135,157 @@ def email_attempt_limit(ctx: CheckContext) -> None:
     with ctx.step("A resent code has fresh attempts", ("SEED-04",)) as step:
         step.expect_status(agent.resend_email(), 202)
         step.expect_status(agent.verify_email(agent.latest_email_code()), 200)
+
+
+#: NIST SP 800-63B §5.2.2's ceiling: the budget a target that declares none is judged by.
+NIST_CEILING = 100
+DAY = 24 * 3600
+
+
+def _declared_or(ctx: CheckContext, key: str, default: int) -> int:
+    value = ctx.run.policy.get("email_code", {}).get(key)
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return int(value)
+    return default
+
+
+@check(
+    "enrollment-email-budget-per-account",
+    "Count wrong email codes per account: no resend or new sign-in refills the guesses",
+    plan="enrollment",
+    requirements=("THR-02", "THR-04", "SEC-08", "SEED-04"),
+    killed_by=("email_budget_per_code",),
+)
+def email_budget_per_account(ctx: CheckContext) -> None:
+    """Wrong email codes spread over new codes (resends) and new sign-ins count toward
+    one budget per account: the declared ``email_code.daily_budget`` (NIST's 100 when
+    none is declared). Once spent, enrollment is refused even with a code's right
+    value, until the declared ``budget_window_seconds`` (a day) has passed."""
+    budget = _declared_or(ctx, "daily_budget", NIST_CEILING)
+    window = _declared_or(ctx, "budget_window_seconds", DAY)
+    cooldown = _declared_or(ctx, "resend_cooldown_seconds", 0)
+    run = ctx.run
+    agent = at_email_step(ctx)
+    title = f"Submit {budget} wrong codes over resent codes and new sign-ins"
+    with ctx.step(title, ("THR-02", "SEC-08")) as step:
+        counted, codes = 0, 1
+        answers: dict[str, int] = {}
+        while counted < budget:
+            wrong = other_code(agent.latest_email_code())
+            answer = agent.verify_email(wrong)
+            answers[answer.describe()] = answers.get(answer.describe(), 0) + 1
+            if answer.describe() == "401 email_code_invalid":
+                counted += 1
+                continue
+            if answer.status not in (410, 429) or codes > budget:
+                step.exchange(answer)
+                step.stop(f"wrong code {counted + 1} answered {answer.describe()}")
+            # This code is used up (its own attempt limit): a new one, every third time
+            # from a new sign-in, as an attacker holding the password would.
+            run.advance(cooldown + 1)
+            codes += 1
+            if codes % 3 == 0:
+                step.expect_status(agent.sign_in(), 200)
+            sent = agent.start_enrollment() if codes % 3 == 0 else agent.resend_email()
+            if sent.status != 202:
+                step.exchange(sent)
+                step.stop(
+                    f"a new code was refused after {counted} wrong codes, before the "
+                    f"budget of {budget}: {sent.describe()}"
+                )
+        step.evidence(wrong_codes=counted, codes_sent=codes, answers=answers)
+        step.note(f"{counted} wrong codes over {codes} codes")
+    run.advance(cooldown + 1)
+    with ctx.step(
+        "Now even a new code's right value is refused", ("THR-02", "THR-04", "SEC-08")
+    ) as step:
+        step.expect_status(agent.sign_in(), 200)
+        started = step.exchange(agent.start_enrollment())
+        if started.status == 202:
+            code = agent.latest_email_code()
+            step.evidence(code=code)
+            step.expect_refused(agent.verify_email(code))
+            step.note("a new code was mailed, but its right value is refused")
+        else:
+            step.expect(
+                400 <= started.status < 500,
+                f"enrollment answered {started.describe()}, expected a refusal",
+            )
+            step.evidence(
+                refusal=started.describe(), retry_after=started.headers.get("Retry-After")
+            )
+            step.note(f"enrollment refused: {started.describe()}")
+    run.advance(window + 1)
+    with ctx.step("A day later the budget has recovered", ("SEED-04",)) as step:
+        step.evidence(server_time=run.clock.now(), window_seconds=window)
+        step.expect_status(agent.sign_in(), 200)
+        if not step.expect_status(agent.start_enrollment(), 202):
+            step.stop()
+        step.expect_status(agent.verify_email(agent.latest_email_code()), 200)
+
+
+def expect_notice(
+    step: Step, agent: Agent, before: int, *, secrets: tuple[str, ...], what: str
+) -> dict[str, Any] | None:
+    """The first new mail to ``agent`` after the first ``before``: it must come, carry no
+    code and none of ``secrets``; its subject is evidence."""
+    mails = agent.new_mails(before)
+    if not mails:
+        step.fail(f"no mail reached {agent.email} within {MAIL_WAIT_SECONDS:.0f} s of {what}")
+        return None
+    mail = mails[0]
+    body = str(mail.get("body", ""))
+    step.evidence(subject=mail.get("subject"), body_characters=len(body))
+    step.expect(not mail.get("code"), "the notice carries a 6-digit code")
+    flat = body.replace(" ", "").upper()
+    leaked = [s for s in secrets if s and s.replace(" ", "").upper() in flat]
+    step.expect(not leaked, "the notice carries a secret of the binding (key or code)")
+    return mail
+
+
+def _secrets(agent: Agent, setup_code: str) -> tuple[str, ...]:
+    uri = str(agent.provisioning.get("otpauth_uri", ""))
+    secret = parse_qs(urlsplit(uri).query).get("secret", [""])[0]
+    return (secret, str(agent.provisioning.get("manual_key", "")), setup_code)
+
+
+@check(
+    "enrollment-binding-is-mailed",
+    "Mail the account's address when a device is bound, and again for a new device",
+    plan="enrollment",
+    requirements=("ENR-04", "SEED-04", "SEED-05"),
+    killed_by=("binding_not_mailed",),
+)
+def binding_is_mailed(ctx: CheckContext) -> None:
+    """Confirming the first device, and then a new one through "Set up a new mobile
+    device", each send a mail to the account's address after the confirmation (NIST SP
+    800-63B §6.1.2.1): no code, no secret, no setup code in it."""
+    run = ctx.run
+    run.fresh_start(check_seed(V5_AGENT))
+    agent, first = run.agent(), run.device()
+    with ctx.step("Enroll a device; a mail follows the confirmation", ("ENR-04", "SEED-04")) as s:
+        agent.reach_device_step(s)
+        if not s.expect_status(agent.get_device(), 200) or agent.provision(first) is None:
+            s.stop("the device could not be provisioned")
+        before, code = len(agent.mails()), first.code_now()
+        if not s.expect_status(agent.confirm(code), 200):
+            s.stop()
+        expect_notice(s, agent, before, secrets=_secrets(agent, code), what="the confirmation")
+    run.advance(60)
+    second = run.device()
+    with ctx.step(
+        "Set up a new mobile device; a mail follows its confirmation", ("ENR-04", "SEED-05")
+    ) as s:
+        s.expect_status(agent.sign_in(), 200)
+        if agent.stage != "verify_otp":
+            s.stop(f"sign-in went to {agent.stage}, not the code prompt")
+        if not s.expect_status(agent.start_enrollment(), 202):
+            s.stop()
+        if not s.expect_status(agent.verify_email(agent.latest_email_code()), 200):
+            s.stop()
+        if not s.expect_status(agent.get_device(), 200) or agent.provision(second) is None:
+            s.stop("the new device could not be provisioned")
+        before, code = len(agent.mails()), second.code_now()
+        if not s.expect_status(agent.confirm(code), 200):
+            s.stop()
+        expect_notice(s, agent, before, secrets=_secrets(agent, code), what="the confirmation")

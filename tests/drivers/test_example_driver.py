@@ -78,7 +78,7 @@ def test_the_driver_passes_every_verifier_check(tmp_path: Path) -> None:
         "lock_seconds": 300,
         "budget": 100,
     }
-    assert done.stdout.startswith("PASSED: 38 checks, 15 passed, 23 not applicable")
+    assert done.stdout.startswith("PASSED: 42 checks, 15 passed, 27 not applicable")
 
 
 def test_its_window_option_moves_the_declared_and_the_measured_window(tmp_path: Path) -> None:
