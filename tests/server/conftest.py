@@ -1,17 +1,22 @@
 """Fixtures for the reference server, flaskr style: app → client → api helper.
 
-Every test gets its own temporary SQLite database and instance folder, a server
-clock standing at ``T0`` (set it, never sleep), and the real embedded SMTP
-server (one per session; each app points its captured mail at its own database).
+Every test runs twice, on SQLite and on PostgreSQL 15 (a throwaway cluster
+started once per session, ``tests/postgres.py``), each time with its own
+database and instance folder, a server clock standing at ``T0`` (set it,
+never sleep), and the real embedded SMTP server (one per session; each app
+points its captured mail at its own database).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
+from cryptography.fernet import Fernet
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -19,12 +24,17 @@ from reference_server.app import Services, create_app
 from reference_server.clock import ServerClock
 from reference_server.mail import EmbeddedSmtp
 from simulators.hotp import CodeGenerator, decode_base32
+from tests.postgres import Cluster
+from tests.postgres import missing as postgres_missing
 
 #: argon2id at its cheapest: the tests are about the flow, not the hash cost.
 FAST_HASH = {"time_cost": 1, "memory_cost": 8, "parallelism": 1}
 
 #: A Unix time at the start of a 30-second step (56666667 * 30).
 T0 = 1_700_000_010.0
+
+#: A secret-encryption key for apps built outside harness mode (which require one).
+PRODUCTION_KEY = Fernet.generate_key().decode()
 
 ADMIN = ("admin@example.com", "password-admin")
 V5 = ("v5@example.com", "password-v5")
@@ -60,13 +70,40 @@ def clock() -> ServerClock:
     return server_clock
 
 
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[Cluster]:
+    """One throwaway PostgreSQL 15 cluster for the session (skipped, or in CI failed, without)."""
+    problem = postgres_missing()
+    if problem is not None:
+        if os.environ.get("CI"):
+            pytest.fail(problem)  # CI must test PostgreSQL: never skip it there
+        pytest.skip(problem)
+    cluster = Cluster()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database: a SQLite file, or a database of the test cluster."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'server.sqlite3'}"
+        return
+    cluster: Cluster = request.getfixturevalue("postgres_cluster")
+    name = cluster.create_database()
+    yield cluster.url(name)
+    cluster.drop_database(name)
+
+
 @pytest.fixture
-def app_config(tmp_path: Path, smtp_sink: EmbeddedSmtp, clock: ServerClock) -> dict[str, Any]:
+def app_config(
+    tmp_path: Path, smtp_sink: EmbeddedSmtp, clock: ServerClock, database_url: str
+) -> dict[str, Any]:
     return {
         "TESTING": True,
         "HARNESS": True,
         "INSTANCE_PATH": str(tmp_path / "instance"),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'server.sqlite3'}",
+        "DATABASE_URL": database_url,
         "SMTP_SINK": smtp_sink,
         "CLOCK": clock,
         "PASSWORD_HASH": FAST_HASH,
@@ -115,11 +152,20 @@ class Api:
             headers["Authorization"] = f"Bearer {token}"
         return headers
 
+    @staticmethod
+    def sent(response: Any) -> Any:
+        """The response read and closed, as a WSGI server does once it is sent: what runs
+        after the answer (the security notices' delivery, ``outbox``) has run."""
+        response.get_data()
+        response.close()
+        return response
+
     def post(self, path: str, token: str | None = None, json: Any = None, **headers: str) -> Any:
-        return self.client.post(path, json=json, headers=self.headers(token, **headers))
+        response = self.client.post(path, json=json, headers=self.headers(token, **headers))
+        return self.sent(response)
 
     def get(self, path: str, token: str | None = None, **headers: str) -> Any:
-        return self.client.get(path, headers=self.headers(token, **headers))
+        return self.sent(self.client.get(path, headers=self.headers(token, **headers)))
 
     def reset(self, seed: dict[str, Any] | None = None) -> dict[str, Any]:
         response = self.client.post("/__harness__/reset", json=SEED if seed is None else seed)
@@ -145,9 +191,17 @@ class Api:
         token: str = response.json["token"]
         return token
 
+    def mails(self, email: str) -> list[dict[str, Any]]:
+        """The captured mails to ``email``, oldest first."""
+        found: list[dict[str, Any]] = self.get(
+            f"/__harness__/mailbox?{urlencode({'to': email})}"
+        ).json
+        return found
+
     def mail_code(self, email: str) -> str:
-        mails = self.get(f"/__harness__/mailbox?to={email}").json
-        assert mails, f"no mail for {email}"
+        """The code of the newest mail to ``email`` that carries one (notices carry none)."""
+        mails = [m for m in self.mails(email) if m["code"]]
+        assert mails, f"no mail with a code for {email}"
         code: str = mails[-1]["code"]
         return code
 
