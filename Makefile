@@ -9,7 +9,7 @@ PEERS_OK := .peers/.ready
 export TZ := UTC
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup peers test conformance targets-table lint bench serve clean
+.PHONY: setup peers postgres conformance-postgres test conformance targets-table lint bench fuzz serve clean
 
 setup: $(INSTALLED) $(BROWSER_OK)
 
@@ -34,11 +34,22 @@ $(PEERS_OK): peers/install.sh peers/requirements/privacyidea.txt peers/requireme
 	@PYTHON=$(PYTHON) bash peers/install.sh
 	@touch $@
 
-test: setup peers
+# Debian's PostgreSQL 15 binaries: the tests start throwaway clusters of their own.
+POSTGRES_OK := $(VENV)/.postgres
+postgres: $(POSTGRES_OK)
+
+$(POSTGRES_OK): scripts/ensure-postgres.sh | $(INSTALLED)
+	@bash scripts/ensure-postgres.sh && touch $@
+
+test: setup peers postgres
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 conformance: setup
 	$(VENV)/bin/twofa run --target embedded --out out/reports
+
+# The same suite against two server processes (gunicorn workers) on one PostgreSQL 15.
+conformance-postgres: setup postgres
+	$(PY) scripts/conformance_postgres.py
 
 # docs/targets.md's table of what the peers do, measured again: every peer at its defaults.
 PEER_TARGETS := privacyidea pam-google-authenticator pam-oath django-otp flask-security
@@ -51,6 +62,11 @@ lint: $(INSTALLED)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
+
+# The outside fuzzer: schemathesis against a real `serve --harness` process, deterministic,
+# at 10,000 requests or more; prints the counts (tests/server/openapi_fuzz.py, docs/reference-server.md).
+fuzz: $(INSTALLED)
+	$(PY) tests/server/openapi_fuzz.py --min-requests 10000 --out out/fuzz
 
 bench: $(INSTALLED)
 	$(PY) -m benchmarks
