@@ -636,34 +636,30 @@ def report_command(log: Path, out: Path | None) -> None:
         click.echo(f"wrote {path}")
 
 
-@cli.command(
-    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
-    add_help_option=False,
+#: The reference server's own commands, passed through: name, help line.
+REFERENCE_SERVER_COMMANDS: Final = (
+    ("serve", "Run the reference server (try: twofa serve --harness; --help for options)."),
+    ("admin", "Manage the reference server's admins (try: twofa admin create --email E)."),
+    ("keygen", "Make a secret-encryption key for the reference server (twofa keygen --out FILE)."),
 )
-@click.pass_context
-def serve(ctx: click.Context) -> None:
-    """Run the reference server (try: twofa serve --harness; --help for options)."""
-    _reference_server("serve", ctx.args)
 
 
-@cli.command(
-    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
-    add_help_option=False,
-)
-@click.pass_context
-def admin(ctx: click.Context) -> None:
-    """Manage the reference server's admins (try: twofa admin create --email E)."""
-    _reference_server("admin", ctx.args)
+def _pass_through(name: str, help_line: str) -> None:
+    """Register ``twofa NAME ...`` as ``python -m reference_server NAME ...``."""
+
+    @cli.command(
+        name,
+        help=help_line,
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+        add_help_option=False,
+    )
+    @click.pass_context
+    def command(ctx: click.Context) -> None:
+        _reference_server(name, ctx.args)
 
 
-@cli.command(
-    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
-    add_help_option=False,
-)
-@click.pass_context
-def keygen(ctx: click.Context) -> None:
-    """Make a secret-encryption key for the reference server (twofa keygen --out FILE)."""
-    _reference_server("keygen", ctx.args)
+for _name, _help in REFERENCE_SERVER_COMMANDS:
+    _pass_through(_name, _help)
 
 
 def _reference_server(command: str, args: Sequence[str]) -> None:

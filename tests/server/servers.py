@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
 import signal
 import subprocess
@@ -11,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -117,3 +121,27 @@ def serving(args: list[str], env: dict[str, str], tmp: Path) -> Iterator[Server]
         yield server
     finally:
         server.stop()
+
+
+def call(
+    server: Server,
+    method: str,
+    path: str,
+    body: Any = None,
+    token: str | None = None,
+    *,
+    timeout: float = 120,
+) -> tuple[int, Any]:
+    """One JSON request on a connection of its own: (status, body). A dropped connection raises."""
+    parts = urlsplit(server.url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    try:
+        connection.request(method, path, None if body is None else json.dumps(body), headers)
+        response = connection.getresponse()
+        raw = response.read()
+        return response.status, json.loads(raw) if raw else None
+    finally:
+        connection.close()

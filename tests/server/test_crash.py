@@ -15,12 +15,11 @@ only: ``reference_server/crashes.py``). On SQLite and on PostgreSQL 15.
 from __future__ import annotations
 
 import http.client
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy import create_engine, func, select
@@ -30,7 +29,7 @@ from reference_server.models import Agent, Device, DeviceGroup, Enrollment, Sett
 from simulators.hotp import CodeGenerator
 from simulators.otpauth import parse_uri
 
-from .servers import Server, base_env, cli, start
+from .servers import Server, base_env, call, cli, start
 
 T0 = 2_000_000_010.0
 EMAIL, PASSWORD = "crash.agent@example.com", "crash-agent-password"
@@ -47,23 +46,6 @@ SEED = {
     "device_groups": [{"name": "Desk", "version": "4.3", "build": 1575}],
     "two_factor_required": True,
 }
-
-
-def call(server: Server, method: str, path: str, body: Any = None, token: str | None = None):
-    """One JSON request: (status, body). A connection the server dropped raises."""
-    parts = urlsplit(server.url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    try:
-        data = None if body is None else json.dumps(body)
-        connection.request(method, path, body=data, headers=headers)
-        response = connection.getresponse()
-        raw = response.read()
-        return response.status, json.loads(raw) if raw else None
-    finally:
-        connection.close()
 
 
 @dataclass

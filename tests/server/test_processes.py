@@ -10,15 +10,13 @@ other in turn, and each master's kernel queue hands it to one of its workers.
 
 from __future__ import annotations
 
-import http.client
-import json
 import threading
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import pytest
 
@@ -27,7 +25,7 @@ from simulators.otpauth import parse_uri
 from tests.postgres import Cluster
 from tests.processes import children
 
-from .servers import Server, base_env, start
+from .servers import Server, base_env, call, start
 
 T0 = 2_000_000_010.0
 EMAIL, PASSWORD = "burst.agent@example.com", "burst-agent-password"
@@ -39,23 +37,6 @@ SEED = {
     "two_factor_required": True,
 }
 BURST = 200
-
-
-def call(
-    server: Server, method: str, path: str, body: Any = None, token: str | None = None
-) -> tuple[int, Any]:
-    parts = urlsplit(server.url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    try:
-        connection.request(method, path, None if body is None else json.dumps(body), headers)
-        response = connection.getresponse()
-        raw = response.read()
-        return response.status, json.loads(raw) if raw else None
-    finally:
-        connection.close()
 
 
 def answer(status: int, body: Any) -> str:
