@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.orm import Session, aliased
 
 from .errors import ApiError
 from .models import Agent, Device, Setting, Token
@@ -50,13 +50,35 @@ def two_factor_required(db: Session, agent: Agent) -> bool:
     return settings_row(db).two_factor_required and agent.seat in COVERED_SEATS
 
 
+#: The statements every sign-in code runs, built once: SQLAlchemy then reuses their
+#: cache keys and compiled SQL, instead of building and hashing a new expression per call.
+_ACTIVE_DEVICE: Final = (
+    select(Device)
+    .where(Device.agent_id == bindparam("agent_id"), Device.status == "active")
+    .order_by(Device.id.desc())
+    .limit(1)
+)
+_CALLER: Final = (
+    select(Token, Agent)
+    .join(Agent, Agent.id == Token.agent_id)
+    .where(Token.token_hash == bindparam("digest"))
+)
+
+#: A new token: a plain INSERT (no object in the session: nothing reads it back).
+_NEW_TOKEN: Final = insert(Token)
+_NEWEST_ACTIVE: Final = aliased(Device)
+#: The caller and its agent's active device (what ``active_device`` finds), in one statement.
+_CALLER_AND_DEVICE: Final = _CALLER.add_columns(Device).outerjoin(
+    Device,
+    Device.id
+    == select(func.max(_NEWEST_ACTIVE.id))
+    .where(_NEWEST_ACTIVE.agent_id == Agent.id, _NEWEST_ACTIVE.status == "active")
+    .scalar_subquery(),
+)
+
+
 def active_device(db: Session, agent_id: int) -> Device | None:
-    return db.scalar(
-        select(Device)
-        .where(Device.agent_id == agent_id, Device.status == "active")
-        .order_by(Device.id.desc())
-        .limit(1)
-    )
+    return db.scalar(_ACTIVE_DEVICE, {"agent_id": agent_id})
 
 
 def issue_token(
@@ -72,16 +94,18 @@ def issue_token(
     """A new random token; only its digest is stored."""
     value = new_token()
     ttl = policy.full_token_ttl_seconds if kind == "full" else policy.partial_token_ttl_seconds
-    db.add(
-        Token(
-            token_hash=token_digest(value),
-            agent_id=agent.id,
-            kind=kind,
-            stage=stage,
-            second_factor=second_factor,
-            created_at=now,
-            expires_at=now + ttl,
-        )
+    db.flush()  # what the transaction changed so far goes first, as an ORM insert would
+    db.connection().execute(
+        _NEW_TOKEN,
+        {
+            "token_hash": token_digest(value),
+            "agent_id": agent.id,
+            "kind": kind,
+            "stage": stage,
+            "second_factor": second_factor,
+            "created_at": now,
+            "expires_at": now + ttl,
+        },
     )
     return value
 
@@ -102,13 +126,29 @@ def load_caller(db: Session, token_value: str, now: float) -> Caller:
     if not token_value or len(token_value) > 512:
         raise ApiError("unauthenticated")
     digest = token_digest(token_value)
-    token = db.scalar(select(Token).where(Token.token_hash == digest))
-    if token is None or token.ended_at is not None or token.expires_at <= now:
+    # The token and its agent in one statement (tokens go with their agent).
+    found = db.execute(_CALLER, {"digest": digest}).first()
+    if found is None:
         raise ApiError("unauthenticated")
-    agent = db.get(Agent, token.agent_id)
-    if agent is None:  # pragma: no cover - tokens go with their agent
+    token, agent = found
+    if token.ended_at is not None or token.expires_at <= now:
         raise ApiError("unauthenticated")
     return Caller(token, agent)
+
+
+def load_caller_and_device(
+    db: Session, token_value: str, now: float
+) -> tuple[Caller, Device | None]:
+    """``load_caller`` and the agent's ``active_device``, read by one statement."""
+    if not token_value or len(token_value) > 512:
+        raise ApiError("unauthenticated")
+    found = db.execute(_CALLER_AND_DEVICE, {"digest": token_digest(token_value)}).first()
+    if found is None:
+        raise ApiError("unauthenticated")
+    token, agent, device = found
+    if token.ended_at is not None or token.expires_at <= now:
+        raise ApiError("unauthenticated")
+    return Caller(token, agent), device
 
 
 def require_second_factor(db: Session, caller: Caller) -> None:

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, delete, event, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from .models import HarnessClock
 
@@ -91,13 +93,50 @@ class DatabaseClock(ServerClock):
     No row (or a null time) is real time. Inside a request the row is read once,
     at the first ``now()``, and that value serves the rest of the request
     (``request_started``/``request_finished`` bracket each request); outside a
-    request every call reads the row.
+    request every call reads the row. With ``read_through(sessions)``, a read made
+    while this thread has a session of ``sessions`` open runs on that session's
+    connection (one statement more in its transaction) instead of a connection of
+    its own (on PostgreSQL a pool checkout with its ping, the SELECT and a rollback).
     """
 
     def __init__(self, engine: Engine, source: Callable[[], float] = time.time) -> None:
         super().__init__(source)
         self._engine = engine
         self._request = threading.local()
+        self._open = threading.local()
+
+    def read_through(self, sessions: sessionmaker[Session]) -> None:
+        """Read the row through the session this thread has open, when it has one.
+
+        The listeners hold the clock weakly: they live on the sessionmaker's Session
+        class, which only the cyclic garbage collector frees, and the clock holds the
+        engine (whose pool must go when the app does, not at some later collection).
+        """
+        clock = weakref.ref(self)
+
+        def created(session: Session, transaction: SessionTransaction) -> None:
+            found = clock()
+            if found is not None:
+                found._transaction_created(session, transaction)
+
+        def ended(session: Session, transaction: SessionTransaction) -> None:
+            found = clock()
+            if found is not None:
+                found._transaction_ended(session, transaction)
+
+        event.listen(sessions, "after_transaction_create", created)
+        event.listen(sessions, "after_transaction_end", ended)
+
+    def _transaction_created(self, session: Session, transaction: SessionTransaction) -> None:
+        if transaction.parent is None:
+            stack: list[Session] = self._open.__dict__.setdefault("sessions", [])
+            stack.append(session)
+
+    def _transaction_ended(self, session: Session, transaction: SessionTransaction) -> None:
+        if transaction.parent is None:
+            stack: list[Session] = self._open.__dict__.get("sessions", [])
+            if session in stack:
+                stack.remove(session)
 
     def request_started(self) -> None:
         """A request begins on this thread: its first ``now()`` reads the row."""
@@ -118,6 +157,10 @@ class DatabaseClock(ServerClock):
 
     def _read(self) -> float | None:
         """The row's time, straight through the driver: this runs on every request."""
+        stack: list[Session] = self._open.__dict__.get("sessions", [])
+        if stack:
+            row = stack[-1].connection().exec_driver_sql(_READ_ROW).first()
+            return None if row is None or row[0] is None else float(row[0])
         raw = self._engine.raw_connection()
         try:
             cursor = raw.cursor()

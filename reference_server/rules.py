@@ -28,14 +28,15 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 from urllib.parse import quote
 
-from sqlalchemy import ColumnElement, Update, or_, update
+from sqlalchemy import ColumnElement, Update, bindparam, or_, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from . import notices
-from .accounts import Caller, active_device, end_tokens, require_second_factor
+from .accounts import Caller, end_tokens, require_second_factor
 from .models import Agent, Device, DeviceGroup, Enrollment, Token
 from .policy import Policy
 from .security import SecretBox
@@ -76,8 +77,12 @@ class ReplayGuard:
             return steps
         return [s for s in steps if last_step is None or s > last_step]
 
-    def claim(self, statement: Update, step: int, policy: Policy) -> Update:
-        """The conditional UPDATE that accepts ``step``: of parallel submissions one wins."""
+    def claim(self, statement: Update, step: ColumnElement[int], policy: Policy) -> Update:
+        """The conditional UPDATE that accepts ``step``: of parallel submissions one wins.
+
+        ``step`` is the bound parameter the accepted step comes in (the statement is built
+        once and executed for every claim, ``verification.claim_statement``).
+        """
         if policy.replay != "monotonic_step":
             return statement
         return statement.where(or_(Device.last_step.is_(None), Device.last_step < step))
@@ -87,6 +92,22 @@ class ReplayGuard:
         return step
 
 
+#: The agent's throttle state, as ``Throttle.reserve`` reads it back.
+_THROTTLE_COLUMNS: Final = ("otp_failures", "otp_locked_until", "otp_disabled")
+#: ``Throttle.reserve``'s statement, built once (a Core UPDATE ... RETURNING: SQLite and
+#: PostgreSQL); its RETURNING reads the row as this UPDATE left it, under its lock.
+_RESERVE: Final = (
+    update(Agent)
+    .where(
+        Agent.id == bindparam("agent_id"),
+        Agent.otp_disabled.is_(False),
+        or_(Agent.otp_locked_until.is_(None), Agent.otp_locked_until <= bindparam("now")),
+    )
+    .values(otp_failures=Agent.otp_failures + 1)
+    .returning(*(getattr(Agent, name) for name in _THROTTLE_COLUMNS))
+)
+
+
 class Throttle:
     """Wrong codes counted across every session of an agent, a lock at each multiple."""
 
@@ -94,20 +115,18 @@ class Throttle:
         """Count this attempt as a failure up front unless locked; False when locked.
 
         One conditional UPDATE of the agent's row: concurrent verifications of
-        one agent run one at a time, in every session (RFC 4226 §7.3).
+        one agent run one at a time, in every session (RFC 4226 §7.3). It returns
+        the row as it is now (``RETURNING``, read under the lock it takes), which
+        refreshes ``agent``; only a refused reservation reads the row again, for the lock.
         """
-        result = db.execute(
-            update(Agent)
-            .where(
-                Agent.id == agent.id,
-                Agent.otp_disabled.is_(False),
-                or_(Agent.otp_locked_until.is_(None), Agent.otp_locked_until <= now),
-            )
-            .values(otp_failures=Agent.otp_failures + 1)
-            .execution_options(synchronize_session=False)
-        )
-        db.refresh(agent)
-        return bool(getattr(result, "rowcount", 0))
+        db.flush()  # what the transaction changed so far goes first, as with db.execute
+        counted = db.connection().execute(_RESERVE, {"agent_id": agent.id, "now": now}).first()
+        if counted is None:
+            db.refresh(agent)  # locked: read the lock's end
+            return False
+        for name, value in zip(_THROTTLE_COLUMNS, counted, strict=True):
+            set_committed_value(agent, name, value)
+        return True
 
     def settle_failure(
         self, agent: Agent, now: float, policy: Policy, *, reused: bool
@@ -241,10 +260,9 @@ class Devices:
         """The confirmed device replaces the agent's active one, in the same transaction."""
         retire_active(db, agent_id, now)
 
-    def sign_in_devices(self, db: Session, agent_id: int) -> list[Device]:
-        """The device a sign-in code is checked against: the one active device."""
-        device = active_device(db, agent_id)
-        return [] if device is None else [device]
+    def sign_in_devices(self, db: Session, agent_id: int, active: Device) -> list[Device]:
+        """The devices a sign-in code is checked against: the one active device."""
+        return [active]
 
 
 def retire_active(db: Session, agent_id: int, now: float) -> None:
@@ -256,12 +274,19 @@ def retire_active(db: Session, agent_id: int, now: float) -> None:
     )
 
 
+#: ``Sessions.after_code``'s statement: one UPDATE now, not an ORM flush at commit.
+_END_TOKEN: Final = (
+    update(Token).where(Token.id == bindparam("token_id")).values(ended_at=bindparam("now"))
+)
+
+
 class Sessions:
     """Tokens: a new one after the second factor; a new device ends the others."""
 
-    def after_code(self, token: Token, now: float) -> None:
+    def after_code(self, db: Session, token: Token, now: float) -> None:
         """The partial token the sign-in code finished ends (a full one replaces it)."""
-        token.ended_at = now
+        db.connection().execute(_END_TOKEN, {"token_id": token.id, "now": now})
+        set_committed_value(token, "ended_at", now)
 
     def on_confirm(self, db: Session, agent_id: int, now: float) -> None:
         """A new device ends every other session of the agent (declared choice)."""

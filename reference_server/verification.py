@@ -30,14 +30,17 @@ from __future__ import annotations
 import enum
 import hmac
 import logging
+import weakref
 from dataclasses import dataclass
+from typing import Final
 
-from sqlalchemy import select, update
+from sqlalchemy import Update, bindparam, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .models import Agent, Device, EmailCodeFailure, Enrollment
 from .policy import Policy
-from .rules import Rules
+from .rules import ReplayGuard, Rules
 from .security import SecretBox
 from .totp import hotp, time_step
 
@@ -128,9 +131,56 @@ def settle_failure(agent: Agent, now: float, policy: Policy, rules: Rules, *, re
         log.warning("second factor disabled after %d consecutive failures", agent.otp_failures)
 
 
-def settle_success(agent: Agent) -> None:
-    agent.otp_failures = 0
-    agent.otp_locked_until = None
+#: A success clears the agent's consecutive failures and its lock.
+_SETTLE_SUCCESS: Final = (
+    update(Agent)
+    .where(Agent.id == bindparam("agent_id"))
+    .values(otp_failures=0, otp_locked_until=None)
+)
+
+
+def settle_success(db: Session, agent: Agent) -> None:
+    """Clear the count and the lock (one UPDATE now, not an ORM flush at commit)."""
+    db.connection().execute(_SETTLE_SUCCESS, {"agent_id": agent.id})
+    set_committed_value(agent, "otp_failures", 0)
+    set_committed_value(agent, "otp_locked_until", None)
+
+
+#: The replay guard's claim statements, built once per guard and policy (by ``claim_statement``).
+_CLAIMS: Final[weakref.WeakKeyDictionary[ReplayGuard, dict[Policy, Update]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def claim_statement(rules: Rules, policy: Policy) -> Update:
+    """``UPDATE devices SET last_step, drift WHERE id`` and the guard's condition.
+
+    The guard writes its condition on the step as a bound parameter (``claimed_step``),
+    so one statement serves every claim: SQLAlchemy reuses its cache key and compiled
+    SQL instead of building and hashing a new expression for each accepted code.
+    Parameters: ``device_id``, ``claimed_step``, ``new_last_step``, ``new_drift``.
+    """
+    by_policy = _CLAIMS.setdefault(rules.replay, {})
+    statement = by_policy.get(policy)
+    if statement is None:
+        base = update(Device).where(Device.id == bindparam("device_id"))
+        statement = rules.replay.claim(base, bindparam("claimed_step"), policy).values(
+            last_step=bindparam("new_last_step"), drift=bindparam("new_drift")
+        )
+        by_policy[policy] = statement
+    return statement
+
+
+#: The device's replay state, read again once the agent's row lock is held.
+_REPLAY_STATE: Final = select(Device.last_step, Device.drift).where(Device.id == bindparam("id"))
+
+
+def read_replay_state(db: Session, device: Device) -> None:
+    """Load ``last_step`` and ``drift`` as committed now (what ``db.refresh`` did, for two
+    columns: the rest of the row is not read after the lock)."""
+    row = db.connection().execute(_REPLAY_STATE, {"id": device.id}).one()
+    set_committed_value(device, "last_step", row.last_step)
+    set_committed_value(device, "drift", row.drift)
 
 
 def verify_device_code(
@@ -146,7 +196,7 @@ def verify_device_code(
     """Check a sign-in code against the agent's active device; writes the result."""
     if not rules.throttle.reserve(db, agent, now, policy):
         return Verdict(Outcome.LOCKED, retry_after=lock_remaining(agent, now))
-    db.refresh(device)  # read the last accepted step under the lock
+    read_replay_state(db, device)  # the last accepted step and the drift, under the lock
     params = TotpParams(device.algorithm, device.digits, device.period)
     steps = matching_steps(
         secret, code, params, now=now, drift=device.drift, policy=policy, rules=rules
@@ -161,14 +211,15 @@ def verify_device_code(
         return Verdict(Outcome.REUSED)
     step = fresh[0]
     drift = bounded_drift(step, now, device.period, policy, rules)
-    statement = rules.replay.claim(update(Device).where(Device.id == device.id), step, policy)
-    result = db.execute(
-        statement.values(last_step=step, drift=drift).execution_options(synchronize_session=False)
+    # Core execution (the device object is not synchronised: nothing reads it after this).
+    result = db.connection().execute(
+        claim_statement(rules, policy),
+        {"device_id": device.id, "claimed_step": step, "new_last_step": step, "new_drift": drift},
     )
     if not getattr(result, "rowcount", 0):
         settle_failure(agent, now, policy, rules, reused=True)
         return Verdict(Outcome.REUSED)
-    settle_success(agent)
+    settle_success(db, agent)
     return Verdict(Outcome.ACCEPTED, step=step, drift=drift)
 
 
@@ -190,7 +241,7 @@ def verify_setup_code(
     if not steps:
         settle_failure(agent, now, policy, rules, reused=False)
         return Verdict(Outcome.INVALID)
-    settle_success(agent)
+    settle_success(db, agent)
     step = steps[0]
     return Verdict(
         Outcome.ACCEPTED, step=step, drift=bounded_drift(step, now, params.period, policy, rules)

@@ -7,7 +7,7 @@ from ..rules import Rules, Sessions
 
 
 class NoRotation(Sessions):
-    def after_code(self, token: Token, now: float) -> None:
+    def after_code(self, db: Session, token: Token, now: float) -> None:
         return None
 
     def on_confirm(self, db: Session, agent_id: int, now: float) -> None:

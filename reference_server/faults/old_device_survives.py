@@ -11,7 +11,7 @@ class Survives(Devices):
     def retire_on_confirm(self, db: Session, agent_id: int, now: float) -> None:
         return None
 
-    def sign_in_devices(self, db: Session, agent_id: int) -> list[Device]:
+    def sign_in_devices(self, db: Session, agent_id: int, active: Device) -> list[Device]:
         # Every device ever confirmed still counts, newest first.
         return list(
             db.scalars(

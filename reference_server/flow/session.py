@@ -14,6 +14,7 @@ from ..accounts import (
     full_token_answer,
     issue_token,
     load_caller,
+    load_caller_and_device,
     two_factor_required,
 )
 from ..declarations import EMPTY, TOTP_CODE
@@ -131,16 +132,15 @@ def submit_code(svc: Services, token: str, body: Body) -> TokenAnswer:
     answer: TokenAnswer | None = None
     with svc.sessions.begin() as db:
         now = svc.clock.now()
-        caller = load_caller(db, token, now)
+        caller, device = load_caller_and_device(db, token, now)
         if caller.full or caller.token.stage != "verify_otp":
             raise ApiError("wrong_stage", "This token is not waiting for a sign-in code.")
-        device = active_device(db, caller.agent.id)
         if device is None:
             raise ApiError("wrong_stage", "There is no device to check a code against; enroll.")
         rules = svc.rules
         raw = rules.parser.submitted(body(), device.digits)
         code: str = TOTP_CODE.body(raw, digits=device.digits)["code"]
-        for candidate in rules.devices.sign_in_devices(db, caller.agent.id):
+        for candidate in rules.devices.sign_in_devices(db, caller.agent.id, device):
             secret = svc.box.decrypt(candidate.secret_encrypted)
             verdict = verify_device_code(
                 db, caller.agent, candidate, secret, code, now, policy, rules
@@ -148,7 +148,7 @@ def submit_code(svc: Services, token: str, body: Body) -> TokenAnswer:
             if verdict.outcome is not Outcome.INVALID:
                 break
         if verdict.outcome is Outcome.ACCEPTED:
-            rules.sessions.after_code(caller.token, now)
+            rules.sessions.after_code(db, caller.token, now)
             issued = full_token_answer(db, caller.agent, now=now, policy=policy)
             answer = TokenAnswer(token=issued["token"], next=issued["next"])
     if verdict.outcome is Outcome.LOCKED:
