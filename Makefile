@@ -68,7 +68,10 @@ lint: $(INSTALLED)
 fuzz: $(INSTALLED)
 	$(PY) tests/server/openapi_fuzz.py --min-requests 10000 --out out/fuzz
 
-bench: $(INSTALLED)
+# The harness's own figures, then the reference server's throughput under wrk (gunicorn,
+# 2 sync workers, SQLite and PostgreSQL; privacyIDEA's /validate/check where make peers put it).
+bench: $(INSTALLED) postgres
+	@bash scripts/ensure-wrk.sh
 	$(PY) -m benchmarks
 
 serve: setup

@@ -1,7 +1,12 @@
 """``make bench``: print the harness's throughput figures.
 
-Each figure is the median of several timed rounds on one core. Nothing here
-passes or fails; compare the figures with the targets printed beside them.
+Each figure is the median of several timed rounds on one core, except the
+reference server's (``benchmarks/throughput.py``: wrk against gunicorn on
+every core). Nothing here passes or fails; compare the figures with the
+targets printed beside them.
+
+    python -m benchmarks                 # everything (make bench)
+    python -m benchmarks throughput ...  # the server's throughput alone (--help)
 """
 
 from __future__ import annotations
@@ -10,10 +15,11 @@ import hashlib
 import hmac
 import platform
 import statistics
+import sys
 import time
 from collections.abc import Callable
 
-from benchmarks import browser_enrollment, run_by_plan, scenarios, targets, vendor
+from benchmarks import browser_enrollment, run_by_plan, scenarios, targets, throughput, vendor
 from simulators.clock import ManualClock
 from simulators.device import AuthenticatorDevice
 
@@ -59,7 +65,13 @@ def device_codes_via_device(count: int) -> None:
         device.code_at(step * 30)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["throughput"]:
+        throughput.main(args[1:])
+        return
+    if args:
+        sys.exit(f"usage: python -m benchmarks [throughput [--help | OPTIONS]], not {args}")
     print(f"twofa-harness benchmarks (Python {platform.python_version()}, {platform.machine()})")
     print(f"median of {ROUNDS} rounds of {CODES_PER_ROUND:,} codes, SHA1, 6 digits\n")
     floor = rate(bare_hmac_floor, CODES_PER_ROUND)
@@ -84,6 +96,8 @@ def main() -> None:
     vendor.main()
     print()
     targets.main()
+    print()
+    throughput.main([])
 
 
 if __name__ == "__main__":
