@@ -34,8 +34,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import hashlib
-import hmac
 import json
 import os
 import shutil
@@ -52,6 +50,7 @@ from typing import Any, Final, Protocol
 from urllib.parse import urlencode, urlsplit
 
 from conformance.drivers.process import ServerProcess
+from simulators.hotp import hotp
 
 HERE: Final = Path(__file__).resolve().parent
 LUA_SCRIPT: Final = HERE / "wrk_requests.lua"
@@ -278,11 +277,8 @@ def post_all(
 
 
 def totp(secret: bytes, step: int, digits: int = 6) -> str:
-    """RFC 6238 with SHA-1 (the bench's own, not the server's)."""
-    mac = hmac.new(secret, step.to_bytes(8, "big"), hashlib.sha1).digest()
-    offset = mac[-1] & 0x0F
-    value = int.from_bytes(mac[offset : offset + 4], "big") & 0x7FFFFFFF
-    return str(value % 10**digits).zfill(digits)
+    """The code of ``step`` (SHA-1): the simulators' reference HOTP, not the server's."""
+    return hotp(secret, step, digits=digits)
 
 
 def wrong_code(secret: bytes, step: int, *, around: int = WRONG_CODE_MARGIN) -> str:
@@ -302,13 +298,20 @@ def wrong_code(secret: bytes, step: int, *, around: int = WRONG_CODE_MARGIN) -> 
 class Target(Protocol):
     """A server measured on both paths: the reference server on a database, or a peer."""
 
-    label: str
-    url: str
-    #: Expected (status, mark in the body) of a wrong code and of a valid one.
-    expected: tuple[int, int]
-    marks: tuple[str, str]
-    requests_per_point: int
-    seed_seconds: float
+    # Read-only members: a target may keep them as class constants.
+    @property
+    def label(self) -> str: ...
+    @property
+    def url(self) -> str: ...
+    #: Expected statuses of a wrong code and of a valid one, and the mark in each body.
+    @property
+    def expected(self) -> tuple[int, int]: ...
+    @property
+    def marks(self) -> tuple[str, str]: ...
+    @property
+    def requests_per_point(self) -> int: ...
+    @property
+    def seed_seconds(self) -> float: ...
 
     def prepare(self, point: int, count: int, spares: int) -> tuple[list[str], list[str]]:
         """The request lines of one point: wrong codes, then valid ones on the same tokens."""
