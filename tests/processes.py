@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 
@@ -31,3 +32,14 @@ def cpu_ticks(pid: int) -> int:
     """User plus system CPU time of ``pid`` in clock ticks (0 once it is gone)."""
     fields = _stat_fields(pid)
     return 0 if fields is None else int(fields[11]) + int(fields[12])
+
+
+def interruptible() -> None:
+    """``preexec_fn`` for a child the test will press Ctrl-C at: SIGINT at its default.
+
+    A test run started in the background by a shell without job control inherits
+    SIGINT ignored (POSIX shells do that to background jobs), and Python then
+    installs no KeyboardInterrupt handler in the child: the test's SIGINT would
+    be ignored. A terminal's Ctrl-C reaches a foreground CLI at the default.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -32,6 +32,7 @@ from conformance.cli import main
 from conformance.runner import plans, select_checks
 from conformance.session import PASSWORD
 from conformance.target import LISTENING_LINE
+from tests.processes import interruptible
 
 ROOT = Path(__file__).resolve().parents[2]
 TWOFA = str(Path(sys.executable).with_name("twofa"))
@@ -448,6 +449,7 @@ def test_interrupting_a_run_still_writes_its_reports(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=interruptible,
         env={**os.environ, "TZ": "UTC"},
     )
     assert process.stderr is not None

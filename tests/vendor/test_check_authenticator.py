@@ -19,6 +19,7 @@ from conformance.cli import main
 from conformance.vendor.cases import select_cases
 from conformance.vendor.declared import declared_matrix
 from simulators.profiles import PROFILES
+from tests.processes import interruptible
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SCHEMA = json.loads((Path(__file__).parents[2] / "docs" / "report.schema.json").read_text())
@@ -447,6 +448,7 @@ def test_an_interrupted_run_still_writes_its_reports(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=interruptible,
     )
     assert proc.stderr is not None
     seen = []
