@@ -9,16 +9,21 @@ points its captured mail at its own database).
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import pytest
 from cryptography.fernet import Fernet
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.serving import BaseWSGIServer, make_server
 
 from reference_server.app import Services, create_app
 from reference_server.clock import ServerClock
@@ -120,6 +125,64 @@ def app(app_config: dict[str, Any]) -> Iterator[Flask]:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+@contextmanager
+def threaded_server(app: Flask) -> Iterator[BaseWSGIServer]:
+    """``app`` behind a real threaded WSGI server on a free loopback port."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        thread.join()
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[BaseWSGIServer]:
+    with threaded_server(app) as server:
+        yield server
+
+
+def post_json(
+    port: int, path: str, body: dict[str, Any], token: str | None = None
+) -> tuple[int, dict[str, Any]]:
+    """One POST over a connection of its own: (status, JSON body)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    headers = {"Content-Type": "application/json"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    try:
+        connection.request("POST", path, body=json.dumps(body), headers=headers)
+        response = connection.getresponse()
+        return response.status, json.loads(response.read() or b"{}")
+    finally:
+        connection.close()
+
+
+T = TypeVar("T")
+
+
+def at_once(calls: list[Callable[[], T]]) -> list[T]:
+    """Run every call in a thread of its own, released together by a barrier; the results."""
+    barrier = threading.Barrier(len(calls))
+    results: list[T] = []
+    lock = threading.Lock()
+
+    def run(call: Callable[[], T]) -> None:
+        barrier.wait()
+        result = call()
+        with lock:
+            results.append(result)
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
 
 
 class Enrolled:

@@ -10,9 +10,6 @@ server time; then enrollment and re-enrollment answer 429
 
 from __future__ import annotations
 
-import http.client
-import json
-import threading
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -20,14 +17,14 @@ from typing import Any
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer
 
 from reference_server.app import create_app
 from reference_server.clock import ServerClock
 from reference_server.models import EmailCodeFailure
 from reference_server.policy import PolicyError
 
-from .conftest import T0, V5, Api, error_code
+from .conftest import T0, V5, Api, at_once, error_code, post_json, threaded_server
 
 DAY = 86_400
 
@@ -180,28 +177,9 @@ def test_a_budget_outside_nists_ceiling_is_refused(budget: int) -> None:
 @pytest.fixture
 def small_budget_server(app_config: dict[str, Any]) -> Iterator[tuple[Flask, BaseWSGIServer]]:
     app = create_app({**app_config, "POLICY": {"email_code": {"daily_budget": 3}}})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    yield app, server
-    server.shutdown()
-    thread.join()
+    with threaded_server(app) as server:
+        yield app, server
     app.extensions["twofa"].engine.dispose()
-
-
-def _post(port: int, path: str, token: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    try:
-        connection.request(
-            "POST",
-            path,
-            body=json.dumps(body),
-            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-        )
-        response = connection.getresponse()
-        return response.status, json.loads(response.read() or b"{}")
-    finally:
-        connection.close()
 
 
 def test_parallel_wrong_codes_never_exceed_the_budget(
@@ -215,23 +193,8 @@ def test_parallel_wrong_codes_never_exceed_the_budget(
     token = api.token(V5)
     assert api.start(token).status_code == 202
     wrong = wrong_for(api.mail_code(V5[0]))
-    barrier = threading.Barrier(10)
-    results: list[tuple[int, dict[str, Any]]] = []
-    lock = threading.Lock()
-
-    def submit() -> None:
-        barrier.wait()
-        answer = _post(
-            server.server_port, "/api/v1/enrollment/email/verify", token, {"code": wrong}
-        )
-        with lock:
-            results.append(answer)
-
-    threads = [threading.Thread(target=submit) for _ in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    path, port = "/api/v1/enrollment/email/verify", server.server_port
+    results = at_once([lambda: post_json(port, path, {"code": wrong}, token)] * 10)
     codes = Counter(body["error"]["code"] for _, body in results)
     assert codes == {"email_code_invalid": 3, "email_code_budget_exhausted": 7}, codes
     with api.services.sessions() as db:

@@ -11,19 +11,14 @@ flaking. The owner of a locked account gets a mail, at most one a day.
 
 from __future__ import annotations
 
-import http.client
-import json
-import threading
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from flask import Flask
 from sqlalchemy import event
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer
 
-from .conftest import V5, Api, error_code
+from .conftest import V5, Api, at_once, error_code, post_json
 
 WRONG = "not-the-password"
 UNKNOWN = "nobody@example.com"
@@ -168,50 +163,14 @@ def test_an_admin_unlock_ends_the_sign_in_lock(api: Api) -> None:
     assert sign_in(api, V5[0], V5[1]).status_code == 200
 
 
-@pytest.fixture
-def live_server(app: Flask) -> Iterator[BaseWSGIServer]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    yield server
-    server.shutdown()
-    thread.join()
-
-
-def _sign_in_over_http(port: int, email: str) -> tuple[int, dict[str, Any]]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    try:
-        body = json.dumps({"email": email, "password": WRONG})
-        connection.request(
-            "POST", "/api/v1/auth/sign-in", body=body, headers={"Content-Type": "application/json"}
-        )
-        response = connection.getresponse()
-        return response.status, json.loads(response.read() or b"{}")
-    finally:
-        connection.close()
-
-
 @pytest.mark.parametrize("email", [V5[0], UNKNOWN])
 def test_parallel_wrong_passwords_check_no_more_than_the_lock_allows(
     api: Api, live_server: BaseWSGIServer, email: str
 ) -> None:
     """Twenty wrong passwords at once: exactly ``max_failures`` are checked (401), the
     rest are refused unchecked (423), for a known and an unknown address alike."""
-    barrier = threading.Barrier(20)
-    results: list[tuple[int, dict[str, Any]]] = []
-    lock = threading.Lock()
-
-    def submit() -> None:
-        barrier.wait()
-        answer = _sign_in_over_http(live_server.server_port, email)
-        with lock:
-            results.append(answer)
-
-    threads = [threading.Thread(target=submit) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    body, port = {"email": email, "password": WRONG}, live_server.server_port
+    results = at_once([lambda: post_json(port, "/api/v1/auth/sign-in", body)] * 20)
     codes = Counter(body["error"]["code"] for _, body in results)
     max_failures = api.services.policy.password_max_failures
     assert codes == {"invalid_credentials": max_failures, "account_locked": 20 - max_failures}
