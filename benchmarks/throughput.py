@@ -8,6 +8,9 @@ What runs, all on loopback, on this machine's cores:
   cluster, ``tests/postgres.py``);
 - a bare Flask JSON endpoint (``benchmarks/bare_flask.py``) served by the same code with
   the same gunicorn settings: the ceiling of the server type, measured in the same run;
+- on each database, the same endpoint running a wrong code's statements and commit through
+  the bare driver (``bare_flask.py --floor-database``): the floor, the fastest any server
+  keeping that path's guarantees there can be on these cores;
 - where ``make peers`` installed it, privacyIDEA's ``/validate/check`` under gunicorn
   with 2 sync workers too;
 - Debian's ``wrk`` (one thread) with ``benchmarks/wrk_requests.lua``, sending requests
@@ -63,6 +66,8 @@ WRONG_PER_TOKEN: Final = 2
 WORKERS: Final = 2
 #: A wrong code matches no step this far either way (privacyIDEA's default window is 6).
 WRONG_CODE_MARGIN: Final = 10
+#: Rows (tokens) of the floor endpoint's table (``bare_flask.py --floor-database``).
+FLOOR_ROWS: Final = 1000
 #: How long the bare endpoint is driven at each point.
 BARE_SECONDS: Final = 2.0
 #: A point that has not ended by then is cut (wrk's -d); its figures say so.
@@ -478,22 +483,35 @@ def _put_json(url: str, path: str, body: Any) -> Any:
 
 
 class BareFlask:
-    """``benchmarks/bare_flask.py`` under gunicorn: the ceiling."""
+    """``benchmarks/bare_flask.py`` under gunicorn: the ceiling.
+
+    With ``floor_database``, the same endpoint also runs a wrong code's statements on that
+    database through the bare driver (``bare_flask.py``): the floor of the server's cost.
+    """
 
     label = "bare Flask"
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, floor_database: str | None = None, name: str = "") -> None:
+        floor = (
+            ["--floor-database", floor_database, "--floor-rows", str(FLOOR_ROWS)]
+            if floor_database
+            else []
+        )
         self.process = ServerProcess(
             [sys.executable, "-m", "benchmarks.bare_flask", "--port", "0",
-             "--workers", str(WORKERS)],
-            name="bare Flask",
-            log_path=workdir / "bare.log",
+             "--workers", str(WORKERS), *floor],
+            name=f"bare Flask {name}".strip(),
+            log_path=workdir / f"bare{'-' + name if name else ''}.log",
             ready=r"bare flask listening on (http://\S+)",
             cwd=HERE.parent,
         )  # fmt: skip
         assert self.process.ready_match is not None
         self.url = self.process.ready_match.group(1)
-        self.line = request_line(OTP_PATH, {"code": "123456"}, "Bearer " + "b" * 43)
+        # Codes 0..FLOOR_ROWS-1: the floor spreads them over its rows, as tokens are spread.
+        self.lines = [
+            request_line(OTP_PATH, {"code": f"{i:06d}"}, "Bearer " + "b" * 43)
+            for i in range(FLOOR_ROWS if floor_database else 1)
+        ]
 
     def stop(self) -> None:
         self.process.stop()
@@ -530,6 +548,7 @@ def measure(
     connections: Sequence[int],
     bare_seconds: float,
     workdir: Path,
+    floors: dict[str, BareFlask] | None = None,
     progress: bool = True,
 ) -> Results:
     """Each connection count in turn: the bare endpoint, then each target's two paths."""
@@ -539,10 +558,17 @@ def measure(
         started = time.perf_counter()
         results.add(
             "bare",
-            run_wrk(bare.url, [bare.line], connections=c, count=0, seconds=bare_seconds,
+            run_wrk(bare.url, bare.lines, connections=c, count=0, seconds=bare_seconds,
                     workdir=workdir),
             200,
         )  # fmt: skip
+        for label, floor in (floors or {}).items():
+            results.add(
+                f"{label} floor",
+                run_wrk(floor.url, floor.lines, connections=c, count=0, seconds=bare_seconds,
+                        workdir=workdir),
+                200,
+            )  # fmt: skip
         for target in targets:
             n = target.requests_per_point
             wrong, valid = target.prepare(index, n, spares)
@@ -618,6 +644,27 @@ def report(results: Results, labels: Sequence[str], peer: str | None) -> list[st
         )
     top = max((p.connections for p in bare), default=16)
     for label in labels:
+        floor = results.points.get(f"{label} floor", [])
+        if floor:
+            lines.append(
+                f"{label} floor: the bare endpoint running a wrong code's statements and commit "
+                "through the bare driver (no ORM, no checks, no HMAC)"
+            )
+            for point in floor:
+                lines.append(
+                    f"  {point.connections:2d} conn  "
+                    + _fmt_point(point, results.at("bare", point.connections), 200)
+                )
+            floor_top, bare_top = results.at(f"{label} floor", top), results.at("bare", top)
+            if floor_top is not None and bare_top is not None and bare_top.rate:
+                ceiling = floor_top.rate / bare_top.rate
+                for kind, target in (("valid", VALID_RATIO_TARGET), ("wrong", WRONG_RATIO_TARGET)):
+                    if ceiling < target:
+                        lines.append(
+                            f"  the {kind}-code target x{target:.2f} is above this floor "
+                            f"(x{ceiling:.2f} at {top} conn): no server that runs these "
+                            f"statements on {label} meets it on these cores"
+                        )
         for kind, target in (("valid", VALID_RATIO_TARGET), ("wrong", WRONG_RATIO_TARGET)):
             path = f"{label} {kind}"
             points = results.points.get(path, [])
@@ -646,6 +693,12 @@ def report(results: Results, labels: Sequence[str], peer: str | None) -> list[st
                     f"{_met(holds(points))}"
                     + (f"; {spoilt} responses not as expected: figures suspect" if spoilt else "")
                 )
+                floor_top = results.at(f"{label} floor", top)
+                if floor_top is not None and floor_top.rate:
+                    lines.append(
+                        f"  at {top} conn: {last.rate / floor_top.rate:.0%} of {label}'s floor "
+                        f"(which is itself x{floor_top.rate / last_bare.rate:.2f})"
+                    )
     if peer is not None:
         for label in labels:
             if label == peer:
@@ -717,6 +770,7 @@ def main(argv: list[str] | None = None) -> Results:
     per_point = args.requests + spares
     points = len(connections)
     results = Results()
+    floors: dict[str, BareFlask] = {}
     with _workdir() as workdir:
         try:
             bare = BareFlask(workdir)
@@ -734,6 +788,9 @@ def main(argv: list[str] | None = None) -> Results:
                 )
                 targets.append(server)
                 cleanup.append(server)
+                floor_url = f"sqlite:///{workdir / 'sqlite' / 'floor.sqlite3'}"
+                floors["sqlite"] = BareFlask(workdir, floor_url, name="sqlite-floor")
+                cleanup.append(floors["sqlite"])
             if "postgresql" in args.databases:
                 (workdir / "postgresql").mkdir()
                 made = _postgres_target(workdir / "postgresql", points, per_point, args.requests)
@@ -743,6 +800,9 @@ def main(argv: list[str] | None = None) -> Results:
                     server, cluster = made
                     targets.append(server)
                     cleanup += [cluster, server]
+                    floor_url = cluster.url(cluster.create_database())
+                    floors["postgresql"] = BareFlask(workdir, floor_url, name="postgresql-floor")
+                    cleanup.append(floors["postgresql"])
             if args.no_peer:
                 print("  privacyIDEA skipped: --no-peer")
             else:
@@ -773,6 +833,7 @@ def main(argv: list[str] | None = None) -> Results:
                 connections=connections,
                 bare_seconds=args.bare_seconds,
                 workdir=workdir,
+                floors=floors,
             )
         finally:
             for item in reversed(cleanup):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.bare_flask import make_app, prepare_floor
 from benchmarks.throughput import (
     BenchError,
     Point,
@@ -146,6 +148,45 @@ def test_report_prints_our_ratio_to_the_peer_on_both_paths() -> None:
     assert "sqlite / privacyIDEA, wrong codes at 16 conn:  20.0x (target >= 20x): met" in text
     # The peer's own rows carry no verdicts of their own.
     assert text.count("targets:") == 2
+
+
+def test_report_prints_the_floor_and_the_share_of_it_the_server_reaches() -> None:
+    found = results(1000, 310, 440)
+    for c in (1, 16):
+        found.add("sqlite floor", point(c, 800), 200)
+    text = "\n".join(report(found, ["sqlite"], None))
+    assert "sqlite floor: the bare endpoint running a wrong code's statements" in text
+    assert "800 req/s  x 0.80" in text
+    assert "at 16 conn: 55% of sqlite's floor (which is itself x0.80)" in text
+    assert "above this floor" not in text
+
+
+def test_report_says_when_a_target_is_above_the_floor_itself() -> None:
+    found = results(1000, 150, 180)
+    for c in (1, 16):
+        found.add("postgresql floor", point(c, 390), 200)
+        found.add("postgresql valid", point(c, 150), 200)
+        found.add("postgresql wrong", Point(c, 1000, 1000 / 180, 1.0, 10.0, {401: 1000}), 401)
+    text = "\n".join(report(found, ["postgresql"], None))
+    assert "the wrong-code target x0.45 is above this floor (x0.39 at 16 conn)" in text
+    assert "the valid-code target" not in text  # 0.30 is below the floor: reachable
+
+
+def test_the_floor_endpoint_runs_a_wrong_code_s_statements_on_the_row_its_code_picks(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'floor.sqlite3'}"
+    prepare_floor(url, 3)
+    client = make_app(url, 3).test_client()
+    for code in ("000001", "000004", "000002"):
+        answer = client.post("/api/v1/auth/otp", json={"code": code})
+        assert answer.status_code == 200
+    with sqlite3.connect(tmp_path / "floor.sqlite3") as db:
+        counts = dict(db.execute("SELECT id, failures FROM floor_agents"))
+    assert counts == {1: 0, 2: 2, 3: 1}  # 1 and 4 pick row 2 (of 3), 2 picks row 3
+    prepare_floor(url, 3)  # a new bench run starts from zero
+    with sqlite3.connect(tmp_path / "floor.sqlite3") as db:
+        assert db.execute("SELECT sum(failures) FROM floor_agents").fetchone() == (0,)
 
 
 def test_request_lines_carry_path_authorization_content_type_and_body() -> None:
