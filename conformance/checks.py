@@ -16,27 +16,18 @@ import traceback
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final, Literal, NoReturn
 
 from conformance.drivers.seam import Answer, Capability, DriverError
 from conformance.http import Exchange, TargetUnreachable
 from conformance.measure import MeasurementFailed
 from conformance.target import TargetError
+from records import Outcome
 
 if TYPE_CHECKING:
     from conformance.session import RunContext
 
 _CHECK_ID: Final = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-
-
-class Outcome(StrEnum):
-    PASSED = "passed"
-    FAILED = "failed"
-    WARNING = "warning"
-    SKIPPED = "skipped"
-    NOT_APPLICABLE = "not_applicable"
-    ERROR = "error"
 
 
 Severity = Literal["error", "warning"]

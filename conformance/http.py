@@ -8,19 +8,13 @@ and 5xx as exceptions, which are turned back into ordinary responses here.
 from __future__ import annotations
 
 import json
-import re
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-#: Fields whose values never reach a report.
-REDACTED_FIELDS: Final = frozenset({"password", "manual_key", "secret"})
-#: Bearer tokens: only a prefix reaches a report (enough to tell two tokens apart).
-TOKEN_FIELDS: Final = frozenset({"token"})
-TOKEN_PREFIX: Final = 6
-#: The secret inside an otpauth URI.
-_URI_SECRET: Final = re.compile(r"(?i)([?&]secret=)[^&#]*")
+from records import redact
+
 #: Response headers worth keeping as evidence.
 KEPT_HEADERS: Final = ("Cache-Control", "Retry-After", "Content-Type", "Pragma")
 
@@ -57,8 +51,8 @@ class Exchange:
             "method": self.method,
             "url": self.path,
             "status": self.status,
-            "request": _redact(self.request_body),
-            "response": _redact(self.body)
+            "request": redact(self.request_body),
+            "response": redact(self.body)
             if self.body is not None
             else self.raw[:2000].decode("utf-8", "replace"),
             "headers": self.headers,
@@ -67,27 +61,6 @@ class Exchange:
     def describe(self) -> str:
         code = self.error_code
         return f"{self.status}" + (f" {code}" if code else "")
-
-
-def _redact(value: Any) -> Any:
-    """Evidence without credentials: reports are shared (CI artifacts), targets may be real."""
-    if isinstance(value, dict):
-        return {k: _redact_field(k, v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_redact(v) for v in value]
-    if isinstance(value, str) and value.lower().startswith("otpauth://"):
-        return _URI_SECRET.sub(r"\1<redacted>", value)
-    return value
-
-
-def _redact_field(name: str, value: Any) -> Any:
-    if name in REDACTED_FIELDS:
-        return "<redacted>"
-    if name in TOKEN_FIELDS and isinstance(value, str):
-        return f"{value[:TOKEN_PREFIX]}…<redacted>"
-    if name == "qr_png_base64" and isinstance(value, str):
-        return f"<PNG, {len(value)} Base64 characters>"
-    return _redact(value)
 
 
 class HttpClient:

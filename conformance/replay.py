@@ -20,6 +20,7 @@ from conformance.results import ResultLog
 from conformance.scenario_file import Scenario, ScenarioError, ScenarioStep, scenario_from_trace
 from conformance.session import BASE_TIME, PASSWORD, Agent, RunContext
 from conformance.target import Target
+from records import MARKER, redact
 from simulators.clock import SkewedClock
 from simulators.device import AuthenticatorDevice, ProvisioningRefused
 
@@ -383,11 +384,11 @@ def trace_args(args: dict[str, Any]) -> dict[str, Any]:
     """A step's arguments for the trace: a typed password is never written down.
 
     The right password is dropped (the step then types it by default); a wrong one
-    becomes ``[redacted]``, which is still a wrong password when the trace is replayed.
+    becomes the redaction marker, which is still a wrong password when the trace is replayed.
     """
     kept = {k: v for k, v in args.items() if k != "password"}
     if "password" in args and args["password"] != PASSWORD:
-        kept["password"] = "[redacted]"  # noqa: S105 - a placeholder, not a password
+        kept["password"] = MARKER
     return kept
 
 
@@ -501,7 +502,7 @@ def replay(
 
 def _writer(file: IO[str]) -> Callable[[dict[str, Any]], None]:
     def write(record: dict[str, Any]) -> None:
-        file.write(json.dumps(record, default=str) + "\n")
+        file.write(json.dumps(redact(record), default=str) + "\n")
         file.flush()
 
     return write

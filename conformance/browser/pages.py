@@ -162,7 +162,7 @@ class EmailVerification(WizardPage):
 
     def enter_code(self, code: str) -> Landing:
         self.page.get_by_label("Verification code", exact=True).fill(code)
-        return self._submit(self._button("Continue"), f"Email code {code} typed")
+        return self._submit(self._button("Continue"), "Email code typed")
 
     def send_again(self) -> Landing:
         return self._submit(self._button("Send the email again"), "Send the email again")
@@ -209,7 +209,7 @@ class SetupCode(WizardPage):
 
     def enter_code(self, code: str) -> Landing:
         self.page.get_by_label("Setup code", exact=True).fill(code)
-        return self._submit(self._button("Continue"), f"Setup code {code} typed")
+        return self._submit(self._button("Continue"), "Setup code typed")
 
 
 class Done(WizardPage):
@@ -226,7 +226,7 @@ class CodePrompt(WizardPage):
 
     def enter_code(self, code: str) -> Landing:
         self.page.get_by_label("Verification code", exact=True).fill(code)
-        return self._submit(self._button("Log in"), f"Verification code {code} typed")
+        return self._submit(self._button("Log in"), "Verification code typed")
 
     def set_up_new_device(self) -> Landing:
         return self._submit(self._button("Set up a new mobile device"))

@@ -11,6 +11,7 @@ from conformance.checks import CheckContext, Step, check
 from conformance.drivers.seam import Capability
 from conformance.qr import QrDecodeError, decode_qr_png
 from conformance.session import V5_AGENT, Agent, check_seed
+from records import redact_uri
 from simulators.dialects import COLUMNS, SOURCES, lint_dialect
 from simulators.hotp import OtpError, decode_base32
 from simulators.otpauth import OtpauthError, lint_uri, parse_uri
@@ -72,7 +73,7 @@ def uri_lints_clean(ctx: CheckContext) -> None:
     with ctx.step("Lint the otpauth URI", ("URI-01", "URI-03", "SEC-01", "WIN-08")) as step:
         findings = lint_uri(uri)
         step.evidence(
-            uri_shape=re.sub(r"secret=[^&]*", "secret=<redacted>", uri),
+            uri_shape=redact_uri(uri),
             findings=[f"{f.severity} {f.requirement}: {f.message}" for f in findings],
         )
         errors = [f for f in findings if f.severity == "error"]
@@ -139,7 +140,7 @@ def uri_dialects(ctx: CheckContext) -> None:
     makes the check a warning."""
     uri, _, _ = provisioned_uri(ctx)
     with ctx.step("Read the otpauth URI", ("URI-01",)) as step:
-        step.evidence(uri_shape=re.sub(r"secret=[^&]*", "secret=<redacted>", uri))
+        step.evidence(uri_shape=redact_uri(uri))
     for dialect, column in COLUMNS.items():
         with ctx.step(f"Lint the URI as {dialect} ({column})", ("URI-01", "URI-03")) as step:
             verdict = lint_dialect(uri, dialect, strict=True)

@@ -37,6 +37,7 @@ from conformance.browser.service import run_in_browser
 from conformance.checks import CheckContext, HarnessError, Step, check
 from conformance.http import HttpClient
 from conformance.session import PASSWORD, V5_AGENT, check_seed
+from records import redact_uri
 from simulators.device import ProvisioningRefused
 from simulators.otpauth import OtpauthError, parse_uri
 
@@ -45,10 +46,6 @@ PHONE: Final = "Pixel 7"
 KEY_IN_GROUPS: Final = re.compile(r"^[A-Z2-7]{4}( [A-Z2-7]{1,4})*$")
 
 WizardBody = Callable[[CheckContext, WizardDriver], None]
-
-
-def _redacted(uri: str) -> str:
-    return re.sub(r"secret=[^&]*", "secret=<redacted>", uri)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -138,7 +135,7 @@ def desktop_qr_enrollment(ctx: CheckContext) -> None:
             token = driver.session_token()
             answer = HttpClient(driver.base_url).get("/api/v1/enrollment/device", token=token)
             served = answer.field("otpauth_uri") if answer.status == 200 else None
-            s.evidence(scanned=_redacted(scanned), served=_redacted(str(served)))
+            s.evidence(scanned=redact_uri(scanned), served=redact_uri(str(served)))
             s.expect(
                 isinstance(served, str),
                 f"GET /api/v1/enrollment/device with the browser's session answered "
@@ -146,8 +143,8 @@ def desktop_qr_enrollment(ctx: CheckContext) -> None:
             )
             if s.expect(
                 scanned == served,
-                f"the QR code carries {_redacted(scanned)}, but the provisioning URI is "
-                f"{_redacted(str(served))}",
+                f"the QR code carries {redact_uri(scanned)}, but the provisioning URI is "
+                f"{redact_uri(str(served))}",
             ):
                 s.note("the URI decoded from the QR pixels is the provisioning URI")
         with _step(ctx, "The key shown is the URI's secret, in groups of four", ("URI-03",)) as s:

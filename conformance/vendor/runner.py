@@ -23,6 +23,7 @@ from conformance.vendor.dialect_cases import DialectCase
 from conformance.vendor.expectations import VendorExpectation
 from conformance.vendor.summary import Finding, findings
 from conformance.vendor.verdicts import Diagnosis, Verdict, judge
+from records import PUBLIC_TEST_DATA, redact
 
 #: Seconds a case may take, provisioning and codes together, unless --timeout says otherwise.
 DEFAULT_TIMEOUT: Final = 5.0
@@ -224,6 +225,7 @@ def _evidence(result: CaseResult) -> tuple[list[dict[str, Any]], dict[str, Any]]
         "period": case.period,
         "secret_bits": case.bits,
         "note": "the secrets are public test seeds (RFC 4226/6238, the Key Uri Format wiki)",
+        PUBLIC_TEST_DATA: True,
     }
     steps: list[dict[str, Any]] = []
     provision_req = [r for r in case.requirements if r.startswith(("URI", "SEC"))]
@@ -247,6 +249,7 @@ def _evidence(result: CaseResult) -> tuple[list[dict[str, Any]], dict[str, Any]]
             "times": list(case.times),
             "expected_codes": list(case.expected_codes),
             "received_codes": result.received,
+            PUBLIC_TEST_DATA: True,
         }
         if result.diagnosis is not None:
             codes_evidence["diagnosis"] = result.diagnosis.as_dict()
@@ -282,7 +285,8 @@ class VendorLog:
         self._file: IO[str] = path.open("w", encoding="utf-8")
 
     def _write(self, record: dict[str, Any]) -> None:
-        self._file.write(json.dumps(record, default=str) + "\n")
+        # The one redaction (``records``); the cases' own test data says it is public.
+        self._file.write(json.dumps(redact(record), default=str) + "\n")
         self._file.flush()
 
     def start(

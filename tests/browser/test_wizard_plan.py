@@ -12,9 +12,9 @@ import pytest
 
 from conformance.browser.launch import ENV_VAR
 from conformance.browser.service import BrowserThread
-from conformance.checks import Outcome
 from conformance.runner import run_checks, select_checks
 from conformance.target import EmbeddedTarget, Target
+from records import Outcome
 
 pytestmark = pytest.mark.browser
 

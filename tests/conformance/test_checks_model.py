@@ -7,8 +7,9 @@ from typing import Any, cast
 import pytest
 
 import conformance.plans  # noqa: F401 - registers the plans' checks, so REGISTRY is not empty
-from conformance.checks import REGISTRY, CheckContext, CheckSpec, HarnessError, Outcome, check
+from conformance.checks import REGISTRY, CheckContext, CheckSpec, HarnessError, check
 from conformance.session import RunContext
+from records import Outcome
 
 
 def _spec(function: Any, severity: str = "error") -> CheckSpec:

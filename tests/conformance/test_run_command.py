@@ -169,7 +169,7 @@ def test_the_run_record_carries_the_provenance(replay_run: Run) -> None:
     assert run["policy"]["totp"]["algorithm"] == "SHA1"
     assert run["policy"]["faults"] == []
     assert {a["email"] for a in run["seed"]["agents"]} >= {"v5@conformance.test"}
-    assert {a["password"] for a in run["seed"]["agents"]} == {"[redacted]"}
+    assert {a["password"] for a in run["seed"]["agents"]} == {"<redacted>"}
     assert run["started_at"] < end["finished_at"]
     git = shutil.which("git")
     if git is None:

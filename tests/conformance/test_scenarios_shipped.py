@@ -10,10 +10,10 @@ from typing import Final
 
 import pytest
 
-from conformance.checks import Outcome
 from conformance.replay import replay, shipped_scenarios, step_requirements
 from conformance.scenario_file import Scenario, load_scenario
 from conformance.target import EmbeddedTarget
+from records import Outcome
 from tests.mutants import started_mutants
 
 #: Shipped scenario → the server fault (reference_server/faults/) it catches.

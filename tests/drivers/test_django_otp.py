@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -266,12 +267,24 @@ def test_a_wrong_code_is_invalid_in_django_otps_words(hosts: dict[str, DjangoOtp
     assert answer.evidence["http"]["response"]["state"]["throttling_failure_count"] == 1
 
 
-def test_the_token_reaches_django_otp_exactly_as_given(hosts: dict[str, DjangoOtpDriver]) -> None:
+def test_the_token_reaches_django_otp_exactly_as_given(
+    hosts: dict[str, DjangoOtpDriver], monkeypatch: pytest.MonkeyPatch
+) -> None:
     driver = hosts["narrow"]
     credential = at_fake_time(driver)
     code = f" {credential.code_at(FAKE_TIME)}\n"
+    sent: list[Any] = []
+    post = driver.http.post
+
+    def recording_post(path: str, body: Any) -> Any:
+        sent.append(body)  # what goes to the host, then the real request
+        return post(path, body)
+
+    monkeypatch.setattr(driver.http, "post", recording_post)
     answer = driver.submit(credential, code)
-    assert answer.evidence["http"]["request"]["otp_token"] == code
+    assert sent == [{"device": credential.handle["device"], "otp_token": code}]
+    # The evidence keeps the exchange but not the code (records.redaction).
+    assert answer.evidence["http"]["request"]["otp_token"] == "<6-digit code>"
     assert answer.verdict in (Verdict.ACCEPTED, Verdict.INVALID)
 
 

@@ -15,7 +15,7 @@ RUN_ID = "20261118T110640Z-4f2a9c"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 POLICY = {"totp": {"algorithm": "SHA1", "digits": 6, "period": 30}, "window": {"back": 1}}
 SEED = {
-    "agents": [{"email": "v5@conformance.test", "password": "[redacted]", "role": "agent"}],
+    "agents": [{"email": "v5@conformance.test", "password": "<redacted>", "role": "agent"}],
     "two_factor_required": True,
 }
 

@@ -237,7 +237,7 @@ def test_provenance_shows_run_id_commit_policy_and_seed(mixed_html: str) -> None
     assert "&quot;period&quot;: 30" in policy
     seed = mixed_html[mixed_html.index("<dt>Seed</dt>") :]
     assert "(passwords redacted)" in seed
-    assert "&quot;password&quot;: &quot;[redacted]&quot;" in seed
+    assert "&quot;password&quot;: &quot;&lt;redacted&gt;&quot;" in seed
 
 
 def test_plan_by_check_matrix_links_every_check(mixed_html: str) -> None:

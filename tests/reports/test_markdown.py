@@ -115,7 +115,7 @@ def test_provenance_names_harness_commit_target_policy_and_seed(tmp_path: Path) 
     assert "| Started | 2026-11-18 11:06:40 UTC |" in provenance
     assert "| Finished | 2026-11-18 11:07:22 UTC |" in provenance
     assert '<details><summary>Declared policy</summary>\n\n```json\n{\n  "totp"' in provenance
-    assert '"password": "[redacted]"' in provenance
+    assert '"password": "<redacted>"' in provenance
 
 
 def test_a_clean_run_says_passed_and_lists_no_unexpected_results(tmp_path: Path) -> None:
