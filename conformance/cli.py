@@ -218,6 +218,14 @@ PROGRESS_WORDS: Final = {
     default=None,
     help="Policy YAML for the embedded server (= --target-option embedded:policy=FILE).",
 )
+@click.option(
+    "--shard",
+    "shard_text",
+    default=None,
+    metavar="I/N",
+    help="Run part I of N of the selected checks (a deterministic round-robin partition, the "
+    "same on every machine); 'twofa report merge' joins the parts' logs into one report.",
+)
 @click.option("--list", "list_only", is_flag=True, help="List the plans and checks, run nothing.")
 def run_command(
     target_specs: tuple[str, ...],
@@ -228,6 +236,7 @@ def run_command(
     expectations_file: Path | None,
     expected_alias: Path | None,
     policy_file: Path | None,
+    shard_text: str | None,
     list_only: bool,
 ) -> None:
     """Run the conformance checks against targets; exit 1 on any unexpected result.
@@ -246,7 +255,7 @@ def run_command(
     )
     from conformance.drivers.seam import Driver, DriverError
     from conformance.results import ExpectationsError, load_expectations
-    from conformance.runner import run_targets, select_checks
+    from conformance.runner import Shard, ShardError, run_targets, select_checks
     from conformance.target import TargetError
     from reports import create_run_folder
 
@@ -254,6 +263,20 @@ def run_command(
         checks = select_checks(plan_names, check_ids)
     except KeyError as exc:
         _fail(str(exc.args[0]))
+    shard_record: dict[str, object] | None = None
+    if shard_text is not None:
+        try:
+            shard = Shard.parse(shard_text)
+        except ShardError as exc:
+            _fail(str(exc))
+        shard_record = shard.record(checks)
+        selected = len(checks)
+        checks = shard.select(checks)
+        if not checks:
+            _fail(
+                f"--shard {shard_text}: part {shard.index} of {shard.count} has no checks "
+                f"(the selection has {selected}); use fewer parts"
+            )
     if list_only:
         for spec in checks:
             needs = ",".join(sorted(c.value for c in spec.needs))
@@ -376,6 +399,7 @@ def run_command(
                 progress=progress,
                 run_id=run_id,
                 policy_file=str(policy_file) if policy_file else None,
+                shard=shard_record,
             )
         except TargetError as exc:
             click.echo(f"twofa: the target failed: {exc}", err=True)
@@ -616,7 +640,21 @@ def _render_reports(log_path: Path, out: Path | None) -> list[Path]:
     return list(write_reports(log_path, out).values())
 
 
-@cli.command("report")
+class _RenderByDefault(click.Group):
+    """``twofa report LOG`` is ``twofa report render LOG``; ``merge`` is the other command."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["render", *args]
+        return super().parse_args(ctx, args)
+
+
+@cli.group("report", cls=_RenderByDefault)
+def report_group() -> None:
+    """Render a result log (twofa report [render] LOG), or merge several (twofa report merge)."""
+
+
+@report_group.command("render")
 @click.argument("log", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--out",
@@ -625,7 +663,8 @@ def _render_reports(log_path: Path, out: Path | None) -> list[Path]:
     help="Folder for the reports (default: the log's folder).",
 )
 def report_command(log: Path, out: Path | None) -> None:
-    """Render a result log (results.jsonl) as report.json, junit.xml, summary.md, index.html."""
+    """Render a result log (results.jsonl) as report.json, junit.xml, summary.md, index.html
+    and badge.json."""
     from reports import ResultLogError
 
     try:
@@ -634,6 +673,39 @@ def report_command(log: Path, out: Path | None) -> None:
         _fail(str(exc))
     for path in written:
         click.echo(f"wrote {path}")
+
+
+@report_group.command("merge")
+@click.argument("logs", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder for the merged results.jsonl and its reports.",
+)
+@click.option("--run-id", default=None, help="The merged run's id (default: merged-<first id>).")
+def merge_command(logs: tuple[Path, ...], out: Path, run_id: str | None) -> None:
+    """Merge the result logs of shards ('twofa run --shard I/N') and of different targets into
+    one log and one report; exit 1 on any unexpected result, as the run would have."""
+    from reports import ResultLogError, load_log, summarize, write_reports
+    from reports.html_page import VERDICT_TEXT
+    from reports.merge import MergeError, merge_logs
+
+    try:
+        merged = merge_logs(list(logs), out, run_id=run_id)
+        written = write_reports(merged)
+        summary = summarize(load_log(merged))
+    except (MergeError, ResultLogError, OSError) as exc:
+        _fail(str(exc))
+    click.echo(
+        f"{VERDICT_TEXT[summary.verdict]}: {summary.total} checks from {len(logs)} logs "
+        f"({len(summary.unexpected)} unexpected)"
+    )
+    for key in summary.unexpected:
+        click.echo(f"  unexpected: {key}")
+    click.echo(f"wrote {out}/: {', '.join(p.name for p in [merged, *written.values()])}")
+    click.echo(f"report: {written['html']}")
+    sys.exit(1 if summary.unexpected else 0)
 
 
 #: The reference server's own commands, passed through: name, help line.

@@ -16,7 +16,8 @@ from typing import IO, Any, Final
 
 import yaml
 
-from conformance.checks import CheckResult, Outcome
+from conformance.checks import CheckResult
+from records import Outcome, redact
 
 FORMAT = 1
 
@@ -179,22 +180,6 @@ def harness_commit() -> tuple[str | None, bool | None]:
     return parts[1].strip(), (None if status is None else bool(status.strip()))
 
 
-#: A key ending with one of these names a value that is never written to a log.
-_SECRET_KEY_ENDINGS: Final = ("password", "secret", "token")
-
-
-def redacted(value: Any) -> Any:
-    """A copy of ``value`` with every password, secret or token value replaced by a marker."""
-    if isinstance(value, dict):
-        return {
-            k: "[redacted]" if str(k).lower().endswith(_SECRET_KEY_ENDINGS) else redacted(v)
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [redacted(v) for v in value]
-    return value
-
-
 def is_unexpected(result: CheckResult, expected: Expectation | None) -> bool:
     """A failure nobody expected, or an expected outcome that did not happen."""
     if expected is not None:
@@ -215,7 +200,8 @@ class ResultLog:
         self.several_targets = False
 
     def _write(self, record: dict[str, Any]) -> None:
-        self._file.write(json.dumps(record, default=str) + "\n")
+        # The one redaction, on the whole record: evidence a check handed its steps too.
+        self._file.write(json.dumps(redact(record), default=str) + "\n")
         self._file.flush()
 
     def start(
@@ -230,6 +216,7 @@ class ResultLog:
         policy: dict[str, Any] | None = None,
         seed: dict[str, Any] | None = None,
         targets: list[dict[str, Any]] | None = None,
+        shard: dict[str, Any] | None = None,
     ) -> None:
         """Write the run record: what ran, against what, from which harness (provenance)."""
         commit, dirty = harness_commit()
@@ -249,10 +236,11 @@ class ResultLog:
                 "target": target,
                 **({"targets": targets} if targets is not None else {}),
                 "policy": policy,
-                "seed": None if seed is None else redacted(seed),
+                "seed": seed,
                 "plans": plans,
                 "variant": variant,
                 "expectations_file": expectations_file,
+                **({"shard": shard} if shard is not None else {}),
             }
         )
 
@@ -261,7 +249,7 @@ class ResultLog:
 
         ``started_at`` is when its start began (so its time includes starting it).
         """
-        self._write({"record": "target", **redacted(described), "started_at": started_at})
+        self._write({"record": "target", **described, "started_at": started_at})
 
     def measured(
         self,

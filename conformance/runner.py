@@ -15,12 +15,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from conformance.checks import REGISTRY, CheckResult, CheckSpec, Outcome
+from conformance.checks import REGISTRY, CheckResult, CheckSpec
 from conformance.drivers.seam import MISSING_REASONS, Capability, Driver, DriverError
 from conformance.plans import PLAN_ORDER  # importing the plans registers their checks
 from conformance.results import Expectation, ResultLog, expectation_for
 from conformance.session import CHECK_SEED, RunContext, run_context_for
 from conformance.target import Target
+from records import Outcome
 
 
 def _rank(plan: str) -> int:
@@ -52,6 +53,49 @@ def select_checks(
         if (not wanted_plans or spec.plan in wanted_plans)
         and (not wanted_checks or spec.id in wanted_checks)
     ]
+
+
+class ShardError(ValueError):
+    """An unusable ``--shard``: one line saying what is wrong."""
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Part ``index`` of ``count`` of a selection of checks (``twofa run --shard I/N``).
+
+    The partition is round-robin over the selection in run order (plans in
+    ``PLAN_ORDER``, checks in declaration order): check ``j`` (from 0) is in part
+    ``j % count + 1``. It depends only on the harness version and the selection, so
+    every CI machine computes the same parts, the parts are disjoint and together
+    they are the selection; each part's run record lists the whole selection, so
+    ``twofa report merge`` puts the checks back in run order.
+    """
+
+    index: int
+    count: int
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        """``I/N`` with 1 <= I <= N."""
+        head, slash, tail = text.partition("/")
+        if not slash or not head.strip().isdigit() or not tail.strip().isdigit():
+            raise ShardError(f"--shard {text!r}: give it as I/N, e.g. 2/3")
+        index, count = int(head), int(tail)
+        if count < 1 or not 1 <= index <= count:
+            raise ShardError(f"--shard {text!r}: I must be between 1 and N (N >= 1)")
+        return cls(index, count)
+
+    def select(self, checks: Sequence[CheckSpec]) -> list[CheckSpec]:
+        """This part's checks, in run order."""
+        return [spec for j, spec in enumerate(checks) if j % self.count == self.index - 1]
+
+    def record(self, selection: Sequence[CheckSpec]) -> dict[str, object]:
+        """The run record's ``shard``: this part and the whole selection it is part of."""
+        return {
+            "index": self.index,
+            "count": self.count,
+            "selection": [spec.id for spec in selection],
+        }
 
 
 @dataclass
@@ -93,6 +137,7 @@ def start_log(
     expectations_file: str | None = None,
     run_id: str | None = None,
     policy_file: str | None = None,
+    shard: dict[str, object] | None = None,
 ) -> ResultLog:
     """Write the run record (opening the log at a path, when given one).
 
@@ -128,6 +173,7 @@ def start_log(
         policy=declared,
         # Without harness endpoints nothing can be seeded: the checks that would are skipped.
         seed=CHECK_SEED if seeded else None,
+        shard=shard,
     )
     return log
 
@@ -177,6 +223,7 @@ def run_targets(
     policy_file: str | None = None,
     on_start: Callable[[Driver], None] | None = None,
     close_targets: bool = True,
+    shard: dict[str, object] | None = None,
 ) -> RunSummary:
     """Run ``checks`` against each target in turn; one result log for all of them.
 
@@ -207,6 +254,7 @@ def run_targets(
                     expectations_file=expectations_file,
                     run_id=run_id,
                     policy_file=policy_file,
+                    shard=shard,
                 )
             try:
                 if run is None or driver is None:

@@ -1,4 +1,4 @@
-"""``python -m reports LOG [--out DIR] [--format json,junit,summary,html]``: write a log's reports.
+"""``python -m reports LOG [--out DIR] [--format json,junit,summary,html,badge]``: the reports.
 
 Prints the written paths, one a line, and exits 0; bad input (a missing or
 malformed log, an unknown format) gives one line on standard error and exit 2.

@@ -30,7 +30,7 @@ from reports.log import (
 from reports.policy import REAL_TIME_NOTE, compare
 from reports.summary import Summary, is_unexpected, last_activity, summarize, variant_text
 from reports.text import duration_text as _duration
-from reports.text import exchange_lines, utf8_safe
+from reports.text import exchange_lines, parts_text, utf8_safe
 from reports.text import json_text as _json_text
 from reports.text import when as _when
 
@@ -459,6 +459,9 @@ def _provenance(log: RunLog, summary: Summary) -> str:
         ("Duration", _e(duration)),
         ("Log", f"<code>{_e(log.path.name)}</code>, {status}"),
     ]
+    parts = parts_text(run.shard, run.merged_from)
+    if parts is not None:
+        rows.insert(3, ("Parts", _e(parts)))
     return (
         '<dl class="provenance">' + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows) + "</dl>"
     )

@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-#: Check outcomes, in the order every report lists them.
-OUTCOMES: Final = ("passed", "failed", "warning", "skipped", "not_applicable", "error")
+from records import Outcome
+
+#: Check outcomes, in the order every report lists them (the writers' own enum).
+OUTCOMES: Final = tuple(o.value for o in Outcome)
 #: Step outcomes (a step is never "not applicable": the check is).
-STEP_OUTCOMES: Final = ("passed", "failed", "warning", "skipped", "error")
+STEP_OUTCOMES: Final = tuple(o for o in OUTCOMES if o != Outcome.NOT_APPLICABLE)
 #: Verdicts of a ``matrix`` record (``check-authenticator``).
 MATRIX_VERDICTS: Final = ("compatible", "silently_wrong", "refused", "failed")
 #: The same verdicts, most dangerous first: a grouped matrix lists its rows in this order
@@ -107,6 +109,11 @@ class RunRecord:
     seed: dict[str, Any] | None = None
     #: The names of the run's targets as its ``targets`` field lists them; () in older logs.
     target_names: tuple[str, ...] = ()
+    #: ``twofa run --shard I/N``: ``{index, count, selection}`` (the whole selection's ids).
+    shard: dict[str, Any] | None = None
+    #: ``twofa report merge``: one ``{path, run_id, command, started_at, shard, targets,
+    #: checks}`` per merged log, in the order given.
+    merged_from: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -442,6 +449,8 @@ def _run(f: _Fields) -> RunRecord:
         policy=f.opt_mapping("policy"),
         seed=f.opt_mapping("seed"),
         target_names=_target_names(f),
+        shard=f.opt_mapping("shard"),
+        merged_from=tuple(m for m in f.obj_list("merged_from") if isinstance(m, dict)),
     )
 
 

@@ -33,7 +33,7 @@ from reports.summary import (
     summarize,
     variant_text,
 )
-from reports.text import duration_text, exchange_lines, utf8_safe, when, xml_safe
+from reports.text import duration_text, exchange_lines, parts_text, utf8_safe, when, xml_safe
 
 VERDICT_LINE: Final = {
     "failed": "\u274c FAILED",
@@ -334,6 +334,9 @@ def _provenance(log: RunLog) -> list[str]:
         ("Started", when(run.started_at)),
         ("Finished", _md(finished)),
     ]
+    parts = parts_text(run.shard, run.merged_from)
+    if parts is not None:
+        rows.insert(3, ("Parts", _md(parts)))
     lines = ["### Provenance", "", "| | |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in rows]
     lines.append("")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -104,3 +105,22 @@ def exchange_lines(exchange: dict[str, Any]) -> list[str]:
     if extra:
         lines += ["", json_text(extra)]
     return lines
+
+
+def parts_text(shard: dict[str, Any] | None, merged_from: Sequence[dict[str, Any]]) -> str | None:
+    """Where a run's checks came from when it is a part or a merge of parts; else None."""
+    if shard is not None:
+        selection = shard.get("selection") or []
+        return f"part {shard.get('index')} of {shard.get('count')} of {len(selection)} checks"
+    if not merged_from:
+        return None
+    parts = []
+    for part in merged_from:
+        words = f"{part.get('run_id') or part.get('path')} ({part.get('command')}"
+        piece = part.get("shard")
+        if isinstance(piece, dict):
+            words += f", part {piece.get('index')} of {piece.get('count')}"
+        targets = part.get("targets") or []
+        words += f", {part.get('checks')} checks on {', '.join(map(str, targets)) or '?'})"
+        parts.append(words)
+    return f"merged from {len(parts)} logs: " + "; ".join(parts)

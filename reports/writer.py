@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Final
 
+from reports.badge import render_badge
 from reports.html_page import render_html
 from reports.json_report import render_json
 from reports.junit import render_junit
@@ -20,6 +21,7 @@ FORMATS: Final[dict[str, tuple[str, Callable[[RunLog], str]]]] = {
     "junit": ("junit.xml", render_junit),
     "summary": ("summary.md", render_markdown),
     "html": ("index.html", render_html),
+    "badge": ("badge.json", render_badge),
 }
 
 
@@ -41,7 +43,8 @@ def write_reports(
     out_dir: Path | str | None = None,
     formats: Iterable[str] = tuple(FORMATS),
 ) -> dict[str, Path]:
-    """Render a result log: ``report.json``, ``junit.xml``, ``summary.md`` and ``index.html``.
+    """Render a result log: ``report.json``, ``junit.xml``, ``summary.md``, ``index.html`` and
+    ``badge.json`` (a shields.io endpoint badge).
 
     ``out_dir`` defaults to the log's folder (where its attachments are) and
     is created when missing. Answers format name → written path. Raises
