@@ -254,7 +254,7 @@ def run_command(
         split_options,
     )
     from conformance.drivers.seam import Driver, DriverError
-    from conformance.results import ExpectationsError, load_expectations
+    from conformance.expectations import ExpectationsError, load_expectations
     from conformance.runner import Shard, ShardError, run_targets, select_checks
     from conformance.target import TargetError
     from reports import create_run_folder

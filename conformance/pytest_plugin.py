@@ -34,7 +34,8 @@ if TYPE_CHECKING:
 
     from conformance.checks import CheckResult, CheckSpec, StepRecord
     from conformance.drivers.seam import Driver
-    from conformance.results import Expectation, ResultLog
+    from conformance.expectations import Expectation
+    from conformance.results import ResultLog
     from conformance.session import RunContext
 
 #: Expected outcomes that become a strict xfail; others are compared after the run.
@@ -121,7 +122,7 @@ class Conformance:
             parse_target,
             split_options,
         )
-        from conformance.results import ExpectationsError, load_expectations
+        from conformance.expectations import ExpectationsError, load_expectations
         from conformance.runner import plans, select_checks
 
         try:
@@ -260,7 +261,7 @@ class Conformance:
         return self.run
 
     def record(self, result: CheckResult) -> None:
-        from conformance.results import expectation_for
+        from conformance.expectations import expectation_for
 
         if self.log is not None:
             self.log.check(

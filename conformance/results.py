@@ -1,4 +1,4 @@
-"""The streaming result log (``results.jsonl``, docs/result-log.md) and expectations."""
+"""The streaming result log (``results.jsonl``, docs/result-log.md) and its writer."""
 
 from __future__ import annotations
 
@@ -8,138 +8,15 @@ import shutil
 import subprocess
 import time
 from collections import Counter
-from collections.abc import Collection
-from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
-from typing import IO, Any, Final
-
-import yaml
+from typing import IO, Any
 
 from conformance.checks import CheckResult
-from records import Outcome, redact
+from conformance.expectations import Expectation
+from records import Outcome, redact, unexpected
 
 FORMAT = 1
-
-
-class ExpectationsError(ValueError):
-    """Raised for an expectations file that cannot be used; one line naming file and entry."""
-
-
-@dataclass(frozen=True)
-class Expectation:
-    check_id: str
-    outcome: str
-    comment: str
-    #: The target it is about (``twofa targets`` names), or None for every target.
-    target: str | None = None
-    #: Every outcome that is expected (a race a peer loses now and then: passed or failed);
-    #: ``outcome`` is the first of them.
-    outcomes: tuple[str, ...] = ()
-
-    @property
-    def accepted(self) -> tuple[str, ...]:
-        return self.outcomes or (self.outcome,)
-
-    def logged_outcome(self, actual: str) -> str:
-        """The outcome the log records as expected: the one that happened, if listed."""
-        return actual if actual in self.accepted else self.outcome
-
-
-#: The fields of one expectations entry.
-EXPECTATION_FIELDS: Final = ("check", "outcome", "comment", "target")
-
-
-def expectation_key(target: str | None, check_id: str) -> str:
-    """Where an expectation is filed: ``TARGET::CHECK`` for one target, ``CHECK`` for all."""
-    return f"{target}::{check_id}" if target else check_id
-
-
-def expectation_for(
-    expectations: dict[str, Expectation], target: str, check_id: str
-) -> Expectation | None:
-    """The expectation about ``check_id`` on ``target``: its own entry first, else a general one."""
-    return expectations.get(expectation_key(target, check_id)) or expectations.get(check_id)
-
-
-def _one_line(text: object) -> str:
-    return " ".join(str(text).split())
-
-
-def load_expectations(
-    path: Path, known_checks: Collection[str] | None = None
-) -> dict[str, Expectation]:
-    """Read an expectations file: a YAML list of ``{check, outcome, comment[, target]}`` entries.
-
-    ``outcome`` defaults to ``failed``; a list of outcomes expects any of them
-    (a race a peer loses now and then). ``target`` narrows an entry to one target
-    (a name ``twofa targets`` lists, a URL): a team records there what it has
-    chosen to accept of a peer. The comment is mandatory: an expected
-    failure nobody can explain is a bug. With ``known_checks``, an entry for a
-    check that does not exist is refused (a typo would otherwise hide a
-    failure). Every problem is one line naming the file and the entry.
-    """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ExpectationsError(f"{path}: no such expectations file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-        raise ExpectationsError(f"{path}: cannot read: {_one_line(reason)}") from None
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "not valid YAML"
-        raise ExpectationsError(f"{path}{where}: not valid YAML: {_one_line(problem)}") from None
-    if document is None:
-        return {}
-    if not isinstance(document, list):
-        raise ExpectationsError(
-            f"{path}: expected a list of entries (- check: ID, outcome: failed, comment: why)"
-        )
-    outcomes = [o.value for o in Outcome]
-    found: dict[str, Expectation] = {}
-    first_entry: dict[str, int] = {}
-    for index, entry in enumerate(document, 1):
-        where = f"{path} entry {index}"
-        if not isinstance(entry, dict):
-            raise ExpectationsError(f"{where}: expected a mapping with check, outcome and comment")
-        check_id = entry.get("check")
-        if not isinstance(check_id, str) or not check_id.strip():
-            raise ExpectationsError(f"{where}: needs a 'check' id (see 'twofa run --list')")
-        where += f" ({_one_line(check_id)})"
-        unknown = [str(k) for k in entry if k not in EXPECTATION_FIELDS]
-        if unknown:
-            raise ExpectationsError(
-                f"{where}: unknown field {_one_line(', '.join(unknown))!r} "
-                f"(fields: {', '.join(EXPECTATION_FIELDS)})"
-            )
-        if known_checks is not None and check_id not in known_checks:
-            raise ExpectationsError(f"{where}: no such check (see 'twofa run --list')")
-        target = entry.get("target")
-        if target is not None and (not isinstance(target, str) or not target.strip()):
-            raise ExpectationsError(f"{where}: 'target' must be a target's name")
-        key = expectation_key(target, check_id)
-        if key in first_entry:
-            raise ExpectationsError(f"{where}: listed twice (first in entry {first_entry[key]})")
-        comment = entry.get("comment")
-        if not isinstance(comment, str) or not comment.strip():
-            raise ExpectationsError(f"{where}: needs a comment saying why this outcome is expected")
-        given = entry.get("outcome", "failed")
-        listed = given if isinstance(given, list) and given else [given]
-        for outcome in listed:
-            if outcome not in outcomes:
-                raise ExpectationsError(
-                    f"{where}: unknown outcome {_one_line(outcome)!r} (one of {', '.join(outcomes)}"
-                    ", or a list of them)"
-                )
-        first_entry[key] = index
-        found[key] = Expectation(
-            check_id, listed[0], comment.strip(), target, tuple(dict.fromkeys(listed))
-        )
-    return found
 
 
 def harness_commit() -> tuple[str | None, bool | None]:
@@ -182,9 +59,7 @@ def harness_commit() -> tuple[str | None, bool | None]:
 
 def is_unexpected(result: CheckResult, expected: Expectation | None) -> bool:
     """A failure nobody expected, or an expected outcome that did not happen."""
-    if expected is not None:
-        return result.outcome.value not in expected.accepted
-    return result.outcome in (Outcome.FAILED, Outcome.ERROR)
+    return unexpected(result.outcome.value, expected.accepted if expected else None)
 
 
 class ResultLog:

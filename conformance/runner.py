@@ -17,8 +17,9 @@ from pathlib import Path
 
 from conformance.checks import REGISTRY, CheckResult, CheckSpec
 from conformance.drivers.seam import MISSING_REASONS, Capability, Driver, DriverError
+from conformance.expectations import Expectation, expectation_for
 from conformance.plans import PLAN_ORDER  # importing the plans registers their checks
-from conformance.results import Expectation, ResultLog, expectation_for
+from conformance.results import ResultLog
 from conformance.session import CHECK_SEED, RunContext, run_context_for
 from conformance.target import Target
 from records import Outcome

@@ -5,7 +5,7 @@ pytest plugin) and every reader of one (``reports/``) import these; this package
 nothing of ours.
 """
 
-from records.outcome import Outcome
+from records.outcome import Outcome, unexpected
 from records.redaction import MARKER, PUBLIC_TEST_DATA, redact, redact_uri
 
-__all__ = ["MARKER", "PUBLIC_TEST_DATA", "Outcome", "redact", "redact_uri"]
+__all__ = ["MARKER", "PUBLIC_TEST_DATA", "Outcome", "redact", "redact_uri", "unexpected"]

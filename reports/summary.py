@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from records import unexpected
 from reports.log import OUTCOMES, Check, RunLog, Step
 
 #: Verdicts, worst first.
@@ -30,8 +31,7 @@ def is_unexpected(check: Check) -> bool:
         verdict = check.expected.verdict
         if verdict is not None and any(m.verdict != verdict for m in check.matrix):
             return True  # e.g. refused was expected, the codes came back silently wrong
-        return check.outcome != check.expected.outcome
-    return check.outcome in ("failed", "error")
+    return unexpected(check.outcome, (check.expected.outcome,) if check.expected else None)
 
 
 def is_expected_failure(check: Check) -> bool:

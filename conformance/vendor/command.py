@@ -98,9 +98,8 @@ def check_authenticator(
     Progress goes to standard error, the findings and the report paths to
     standard output.
     """
-    from conformance.results import ExpectationsError
+    from conformance.expectations import ExpectationsError, load_vendor_expectations
     from conformance.vendor.adapters import AdapterSetupError, AdapterSpec
-    from conformance.vendor.expectations import load_vendor_expectations
     from conformance.vendor.runner import CaseResult, VendorLog, run_cases
     from reports import create_run_folder
     from simulators.profiles import UnknownProfileError

@@ -16,11 +16,11 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import IO, Any, Final
 
+from conformance.expectations import Expectation
 from conformance.results import harness_commit
 from conformance.vendor.adapters import Refused, VendorAdapter, VendorFailure
 from conformance.vendor.cases import FAMILIES, Case
 from conformance.vendor.dialect_cases import DialectCase
-from conformance.vendor.expectations import VendorExpectation
 from conformance.vendor.summary import Finding, findings
 from conformance.vendor.verdicts import Diagnosis, Verdict, judge
 from records import PUBLIC_TEST_DATA, redact
@@ -63,7 +63,7 @@ class CaseResult:
     diagnosis: Diagnosis | None = None
     #: When it happened: ``provision`` or ``codes``.
     stage: str = ""
-    expected: VendorExpectation | None = field(default=None)
+    expected: Expectation | None = field(default=None)
 
     @property
     def refusal_conforms(self) -> bool:
@@ -170,7 +170,7 @@ def run_cases(
     *,
     timeout: float = DEFAULT_TIMEOUT,
     give_up_after: int = DEFAULT_GIVE_UP_AFTER,
-    expectations: Callable[[str], VendorExpectation | None] | None = None,
+    expectations: Callable[[str], Expectation | None] | None = None,
     progress: Callable[[int, int, CaseResult], None] | None = None,
     log: VendorLog | None = None,
 ) -> VendorRun:

@@ -23,8 +23,8 @@ from conformance.checks import REGISTRY
 from conformance.drivers import open_target, parse_target
 from conformance.drivers.privacyidea import start_server
 from conformance.drivers.seam import Capability, Driver
+from conformance.expectations import Expectation, expectation_for, load_expectations
 from conformance.measured import MeasuredTarget
-from conformance.results import Expectation, expectation_for, load_expectations
 from conformance.runner import run_targets, select_checks
 
 ROOT = Path(__file__).parents[2]

@@ -16,7 +16,7 @@ from tests.reports.records import mixed_log
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_write_reports_writes_four_files(tmp_path: Path) -> None:
+def test_write_reports_writes_five_files(tmp_path: Path) -> None:
     log = mixed_log(tmp_path)
     written = write_reports(log, tmp_path / "out")
     assert written == {
@@ -24,7 +24,10 @@ def test_write_reports_writes_four_files(tmp_path: Path) -> None:
         "junit": tmp_path / "out" / "junit.xml",
         "summary": tmp_path / "out" / "summary.md",
         "html": tmp_path / "out" / "index.html",
+        "badge": tmp_path / "out" / "badge.json",
     }
+    badge = json.loads(written["badge"].read_text(encoding="utf-8"))
+    assert badge["color"] == "red"  # the mixed log has unexpected failures
     document = json.loads(written["json"].read_text(encoding="utf-8"))
     assert document["results"]["summary"]["tests"] == 8
     assert written["summary"].read_text(encoding="utf-8").startswith("## \u274c FAILED")
@@ -32,6 +35,7 @@ def test_write_reports_writes_four_files(tmp_path: Path) -> None:
     # Attachments are read from the log's folder, whatever the output folder.
     assert "data:image/png;base64," in written["html"].read_text(encoding="utf-8")
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "badge.json",
         "index.html",
         "junit.xml",
         "report.json",
@@ -76,8 +80,8 @@ def test_python_m_reports_end_to_end(tmp_path: Path) -> None:
     result = _run(str(log), "--out", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
-    assert len(result.stdout.splitlines()) == 4
-    for name in ("report.json", "junit.xml", "summary.md", "index.html"):
+    assert len(result.stdout.splitlines()) == 5
+    for name in ("report.json", "junit.xml", "summary.md", "index.html", "badge.json"):
         assert (tmp_path / "out" / name).stat().st_size > 0
 
 

@@ -429,7 +429,7 @@ def test_write_reports_renders_a_multi_target_log(tmp_path: Path) -> None:
     from reports import write_reports
 
     written = write_reports(multi_target_log(tmp_path))
-    assert sorted(written) == ["html", "json", "junit", "summary"]
+    assert sorted(written) == ["badge", "html", "json", "junit", "summary"]
     summary = written["summary"].read_text(encoding="utf-8")
     assert summary.startswith("## \u274c FAILED")
     assert "**4 unexpected results**" in summary
