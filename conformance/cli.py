@@ -14,6 +14,7 @@ from typing import Any, Final, NoReturn
 import click
 
 from conformance.lint_command import lint_uri_command
+from conformance.progress import LiveProgress
 from simulators.clock import ManualClock, SkewedClock
 from simulators.device import AuthenticatorDevice, ProvisioningRefused
 from simulators.hotp import OtpError
@@ -354,6 +355,9 @@ def run_command(
         kept = first
         openers = [(kept.name, lambda: kept)]
     width = len(str(len(checks) * len(specs)))
+    bar = LiveProgress(
+        [f"{n + ' ' if several else ''}{s.plan}/{s.id}" for n in names for s in checks], "checks"
+    )
 
     def progress(index: int, total: int, result: CheckResult) -> None:
         word, colour = PROGRESS_WORDS[result.outcome.value]
@@ -365,7 +369,7 @@ def run_command(
         if result.reason and result.outcome.value != "passed":
             line += f": {result.reason}"
         # click drops the colour when standard error is not a terminal (CI logs stay plain).
-        click.echo(line, err=True)
+        bar.done(line)
 
     try:
         try:
@@ -390,17 +394,18 @@ def run_command(
             )
         log_path = folder / "results.jsonl"
         try:
-            summary = run_targets(
-                openers,
-                checks,
-                log_path,
-                expectations=expectations,
-                expectations_file=str(expectations_file) if expectations_file else None,
-                progress=progress,
-                run_id=run_id,
-                policy_file=str(policy_file) if policy_file else None,
-                shard=shard_record,
-            )
+            with bar:
+                summary = run_targets(
+                    openers,
+                    checks,
+                    log_path,
+                    expectations=expectations,
+                    expectations_file=str(expectations_file) if expectations_file else None,
+                    progress=progress,
+                    run_id=run_id,
+                    policy_file=str(policy_file) if policy_file else None,
+                    shard=shard_record,
+                )
         except TargetError as exc:
             click.echo(f"twofa: the target failed: {exc}", err=True)
             _finish(out, run_id, log_path)
@@ -556,21 +561,24 @@ def replay_command(
             err=True,
         )
 
+        bar = LiveProgress([s.name for s in scenarios], "scenarios")
+
         def progress(scenario: Any, result: Any) -> None:
             word, colour = PROGRESS_WORDS[result.outcome.value]
-            click.echo(
+            lines = [
                 f"{click.style(word, fg=colour, bold=True)} {scenario.name}: {scenario.title} "
-                f"({result.duration_ms / 1000:.2f} s)",
-                err=True,
-            )
+                f"({result.duration_ms / 1000:.2f} s)"
+            ]
             for outcome, text in iter_step_lines(result):
                 step_word, step_colour = PROGRESS_WORDS[outcome]
-                click.echo(f"    {click.style(step_word, fg=step_colour)} {text}", err=True)
+                lines.append(f"    {click.style(step_word, fg=step_colour)} {text}")
             if result.reason and result.outcome.value != "passed":
-                click.echo(f"    -> {result.reason}", err=True)
+                lines.append(f"    -> {result.reason}")
+            bar.done(*lines)
 
         try:
-            summary = replay(target, scenarios, folder, run_id=run_id, progress=progress)
+            with bar:
+                summary = replay(target, scenarios, folder, run_id=run_id, progress=progress)
         except TargetError as exc:
             click.echo(f"twofa: the target failed: {exc}", err=True)
             _finish(out, run_id, folder / "results.jsonl")

@@ -8,6 +8,7 @@ from typing import Final
 
 import click
 
+from conformance.progress import LiveProgress
 from conformance.vendor.cases import FAMILIES, select_cases
 
 #: Verdict → the word a progress line shows, and its colour on a terminal.
@@ -150,6 +151,8 @@ def check_authenticator(
     )
     width = len(str(len(cases)))
 
+    bar = LiveProgress([c.id for c in cases], "cases")
+
     def progress(index: int, total: int, result: CaseResult) -> None:
         word, colour = PROGRESS_WORDS[result.verdict]
         line = (
@@ -158,7 +161,7 @@ def check_authenticator(
         )
         if result.reason and result.verdict != "compatible":
             line += f": {result.reason}"
-        click.echo(line, err=True)
+        bar.done(line)
 
     log = VendorLog(folder / "results.jsonl")
     log.start(
@@ -169,15 +172,16 @@ def check_authenticator(
         timeout=timeout,
     )
     try:
-        run = run_cases(
-            adapter,
-            cases,
-            timeout=timeout,
-            give_up_after=give_up_after,
-            expectations=expectations,
-            progress=progress,
-            log=log,
-        )
+        with bar:
+            run = run_cases(
+                adapter,
+                cases,
+                timeout=timeout,
+                give_up_after=give_up_after,
+                expectations=expectations,
+                progress=progress,
+                log=log,
+            )
     except AdapterSetupError as exc:
         log.close()
         click.echo(f"twofa: error: {exc}", err=True)
