@@ -31,10 +31,15 @@ CLOCK_ROW: Final = 1
 _READ_ROW: Final = f"SELECT fixed_at FROM {HarnessClock.__tablename__} WHERE id = {CLOCK_ROW}"  # noqa: S608
 
 
+def system_time() -> float:
+    """The system's time, looked up on every call (so a frozen ``time.time`` is seen)."""
+    return time.time()
+
+
 class ServerClock:
     """Real time until set; once set (or advanced) it stands still until set again."""
 
-    def __init__(self, source: Callable[[], float] = time.time) -> None:
+    def __init__(self, source: Callable[[], float] = system_time) -> None:
         self._source = source
         self._fixed: float | None = None
         self._lock = threading.Lock()
@@ -99,7 +104,7 @@ class DatabaseClock(ServerClock):
     its own (on PostgreSQL a pool checkout with its ping, the SELECT and a rollback).
     """
 
-    def __init__(self, engine: Engine, source: Callable[[], float] = time.time) -> None:
+    def __init__(self, engine: Engine, source: Callable[[], float] = system_time) -> None:
         super().__init__(source)
         self._engine = engine
         self._request = threading.local()
