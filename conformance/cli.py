@@ -15,6 +15,7 @@ import click
 
 from conformance.lint_command import lint_uri_command
 from conformance.progress import LiveProgress
+from conformance.skeleton import USAGE_ERROR, execute, finish, open_run_folder
 from simulators.clock import ManualClock, SkewedClock
 from simulators.device import AuthenticatorDevice, ProvisioningRefused
 from simulators.hotp import OtpError
@@ -22,7 +23,6 @@ from simulators.otpauth import OtpauthError, parse_uri
 from simulators.profiles import UnknownProfileError, get_profile, iter_profiles
 
 #: Exit status for wrong arguments, as for every Unix tool.
-USAGE_ERROR = 2
 
 
 def _fail(message: str) -> NoReturn:
@@ -258,7 +258,6 @@ def run_command(
     from conformance.expectations import ExpectationsError, load_expectations
     from conformance.runner import Shard, ShardError, run_targets, select_checks
     from conformance.target import TargetError
-    from reports import create_run_folder
 
     try:
         checks = select_checks(plan_names, check_ids)
@@ -372,11 +371,7 @@ def run_command(
         bar.done(line)
 
     try:
-        try:
-            run_id, folder = create_run_folder(out)
-        except OSError as exc:
-            click.echo(f"twofa: error: cannot create a run folder in {out}: {exc}", err=True)
-            sys.exit(USAGE_ERROR)
+        run_id, folder = open_run_folder(out)
         if first is not None:
             harness = "harness mode" if first.flow is None or first.flow.harness else "no harness"
             what = f"{first.name} ({harness})" if first.flow is not None else first.name
@@ -393,9 +388,9 @@ def run_command(
                 err=True,
             )
         log_path = folder / "results.jsonl"
-        try:
-            with bar:
-                summary = run_targets(
+        status = execute(
+            lambda: (
+                run_targets(
                     openers,
                     checks,
                     log_path,
@@ -405,21 +400,18 @@ def run_command(
                     run_id=run_id,
                     policy_file=str(policy_file) if policy_file else None,
                     shard=shard_record,
-                )
-        except TargetError as exc:
-            click.echo(f"twofa: the target failed: {exc}", err=True)
-            _finish(out, run_id, log_path)
-            sys.exit(USAGE_ERROR)
-        except KeyboardInterrupt:
-            click.echo("twofa: interrupted; the reports show the checks that ended", err=True)
-            _finish(out, run_id, log_path)
-            sys.exit(130)
+                ).exit_status
+            ),
+            bar,
+            wrap_up=lambda: finish(out, run_id, log_path),
+            noun="checks",
+            target_errors=(TargetError,),
+        )
     finally:
         if first is not None:
             first.close()
         workroot.cleanup()
-    _finish(out, run_id, log_path)
-    sys.exit(summary.exit_status)
+    sys.exit(status)
 
 
 def _safe(name: str) -> str:
@@ -498,7 +490,6 @@ def replay_command(
     )
     from conformance.scenario_file import ScenarioError, load_scenario
     from conformance.target import EmbeddedTarget, Target, TargetError
-    from reports import create_run_folder
 
     paths = [*files, *(shipped_scenarios() if shipped else [])]
     if trace_path is not None and paths:
@@ -550,11 +541,7 @@ def replay_command(
                 err=True,
             )
             sys.exit(USAGE_ERROR)
-        try:
-            run_id, folder = create_run_folder(out)
-        except OSError as exc:
-            click.echo(f"twofa: error: cannot create a run folder in {out}: {exc}", err=True)
-            sys.exit(USAGE_ERROR)
+        run_id, folder = open_run_folder(out)
         click.echo(
             f"twofa replay {run_id}: {len(scenarios)} scenarios against {target.kind} "
             f"{target.base_url}, writing {folder}",
@@ -576,21 +563,16 @@ def replay_command(
                 lines.append(f"    -> {result.reason}")
             bar.done(*lines)
 
-        try:
-            with bar:
-                summary = replay(target, scenarios, folder, run_id=run_id, progress=progress)
-        except TargetError as exc:
-            click.echo(f"twofa: the target failed: {exc}", err=True)
-            _finish(out, run_id, folder / "results.jsonl")
-            sys.exit(USAGE_ERROR)
-        except KeyboardInterrupt:
-            click.echo("twofa: interrupted; the reports show the scenarios that ended", err=True)
-            _finish(out, run_id, folder / "results.jsonl")
-            sys.exit(130)
-    _finish(out, run_id, folder / "results.jsonl")
+        status = execute(
+            lambda: replay(target, scenarios, folder, run_id=run_id, progress=progress).exit_status,
+            bar,
+            wrap_up=lambda: finish(out, run_id, folder / "results.jsonl"),
+            noun="scenarios",
+            target_errors=(TargetError,),
+        )
     click.echo(f"trace: {folder / 'trace.jsonl'}")
     if trace_path is None:
-        sys.exit(summary.exit_status)
+        sys.exit(status)
     # A trace replay is judged against the recording, not the expectations.
     difference = first_difference(recorded, read_trace_records(folder / "trace.jsonl"))
     steps = sum(len(entry.records) for entry in recorded)
@@ -599,47 +581,6 @@ def replay_command(
         sys.exit(1)
     click.echo(f"IDENTICAL to {trace_path}: {steps} steps of {len(recorded)} scenarios")
     sys.exit(0)
-
-
-def _finish(root: Path, run_id: str, log_path: Path) -> None:
-    """Render the reports of a run, point ``latest`` at it, print the verdict and the paths."""
-    from reports import ResultLogError, load_log, point_latest, summarize, write_reports
-    from reports.html_page import VERDICT_TEXT
-    from reports.text import duration_text
-
-    if not log_path.exists():
-        return
-    try:
-        log = load_log(log_path)
-        written = write_reports(log_path)
-    except (ResultLogError, OSError) as exc:
-        click.echo(f"twofa: error: cannot write the reports: {exc}", err=True)
-        return
-    try:
-        latest = f"{point_latest(root, run_id)} -> {run_id}"
-    except OSError as exc:
-        latest = f"not updated ({exc})"
-    summary = summarize(log)
-    counts = ", ".join(f"{n} {o.replace('_', ' ')}" for o, n in summary.counts.items() if n)
-    took = duration_text(summary.duration_seconds) if summary.duration_seconds is not None else ""
-    click.echo(
-        f"{VERDICT_TEXT[summary.verdict]}: {summary.total} checks"
-        + (f", {counts}" if counts else "")
-        + (f" in {took}" if took else "")
-        + f" ({len(summary.unexpected)} unexpected)"
-    )
-    for check in log.checks:
-        key = log.key(check)
-        if key in summary.unexpected:
-            why = check.reason or check.outcome
-            if check.expected is not None:
-                why = f"expected {check.expected.outcome}, was {check.outcome}"
-            shown = f"{check.target}: " if log.several_targets else ""
-            click.echo(f"  unexpected: {shown}{check.plan}/{check.id}: {why}")
-    files = ", ".join(p.name for p in [log_path, *written.values()])
-    click.echo(f"wrote {log_path.parent}/: {files}")
-    click.echo(f"latest: {latest}")
-    click.echo(f"report: {written['html']}")
 
 
 def _render_reports(log_path: Path, out: Path | None) -> list[Path]:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import click
 
 from conformance.progress import LiveProgress
+from conformance.skeleton import USAGE_ERROR, execute, finish, open_run_folder
 from conformance.vendor.cases import FAMILIES, select_cases
 
 #: Verdict → the word a progress line shows, and its colour on a terminal.
@@ -19,7 +20,9 @@ PROGRESS_WORDS: Final = {
     "failed": ("FAILED ", "magenta"),
     "not_applicable": ("N/A    ", None),
 }
-USAGE_ERROR: Final = 2
+
+if TYPE_CHECKING:
+    from reports import RunLog, Summary
 
 
 @click.command("check-authenticator")
@@ -102,7 +105,6 @@ def check_authenticator(
     from conformance.expectations import ExpectationsError, load_vendor_expectations
     from conformance.vendor.adapters import AdapterSetupError, AdapterSpec
     from conformance.vendor.runner import CaseResult, VendorLog, run_cases
-    from reports import create_run_folder
     from simulators.profiles import UnknownProfileError
 
     try:
@@ -139,11 +141,7 @@ def check_authenticator(
     except AdapterSetupError as exc:
         click.echo(f"twofa: error: {exc}", err=True)
         sys.exit(USAGE_ERROR)
-    try:
-        run_id, folder = create_run_folder(out)
-    except OSError as exc:
-        click.echo(f"twofa: error: cannot create a run folder in {out}: {exc}", err=True)
-        sys.exit(USAGE_ERROR)
+    run_id, folder = open_run_folder(out)
     click.echo(
         f"twofa check-authenticator {run_id}: {len(cases)} cases through {adapter.kind} "
         f"{adapter.description!r}, {timeout:g} s per case, writing {folder}",
@@ -171,9 +169,14 @@ def check_authenticator(
         expectations_file=str(expectations_file) if expectations_file else None,
         timeout=timeout,
     )
-    try:
-        with bar:
-            run = run_cases(
+
+    def wrap_up() -> None:
+        log.close()  # an interrupted run's log stays without its end record
+        finish(out, run_id, folder / "results.jsonl", counts=_case_counts, details=_findings)
+
+    status = execute(
+        lambda: (
+            run_cases(
                 adapter,
                 cases,
                 timeout=timeout,
@@ -181,38 +184,19 @@ def check_authenticator(
                 expectations=expectations,
                 progress=progress,
                 log=log,
-            )
-    except AdapterSetupError as exc:
-        log.close()
-        click.echo(f"twofa: error: {exc}", err=True)
-        _finish(out, run_id, folder)
-        sys.exit(USAGE_ERROR)
-    except KeyboardInterrupt:
-        log.close()
-        click.echo("twofa: interrupted; the reports show the cases that ended", err=True)
-        _finish(out, run_id, folder)
-        sys.exit(130)
-    _finish(out, run_id, folder)
-    sys.exit(run.exit_status)
+            ).exit_status
+        ),
+        bar,
+        wrap_up=wrap_up,
+        noun="cases",
+        target_errors=(AdapterSetupError,),
+        target_words="error",
+    )
+    sys.exit(status)
 
 
-def _finish(root: Path, run_id: str, folder: Path) -> None:
-    """Render the reports, point ``latest`` at the run, print the findings and the paths."""
-    from reports import ResultLogError, load_log, point_latest, summarize, write_reports
-    from reports.html_page import VERDICT_TEXT
-
-    log_path = folder / "results.jsonl"
-    try:
-        log = load_log(log_path)
-        written = write_reports(log_path)
-    except (ResultLogError, OSError) as exc:
-        click.echo(f"twofa: error: cannot write the reports: {exc}", err=True)
-        return
-    try:
-        latest = f"{point_latest(root, run_id)} -> {run_id}"
-    except OSError as exc:
-        latest = f"not updated ({exc})"
-    summary = summarize(log)
+def _case_counts(log: RunLog, summary: Summary) -> str:
+    """``189 cases, 180 compatible, 9 refused``: the first matrix verdict of each case."""
     verdicts: dict[str, int] = {}
     for check in log.checks:
         for cell in check.matrix[:1]:
@@ -221,15 +205,12 @@ def _finish(root: Path, run_id: str, folder: Path) -> None:
     counts = ", ".join(f"{n} {v.replace('_', ' ')}" for v, n in verdicts.items())
     if n_a:
         counts += f", {n_a} not applicable"
-    click.echo(
-        f"{VERDICT_TEXT[summary.verdict]}: {summary.total} cases, {counts} "
-        f"({len(summary.unexpected)} unexpected)"
-    )
-    for finding in log.findings:
-        click.echo(f"  {finding.severity.upper():7} {finding.text}")
-    click.echo(f"wrote {folder}/: {', '.join(p.name for p in [log_path, *written.values()])}")
-    click.echo(f"latest: {latest}")
-    click.echo(f"report: {written['html']}")
+    return f"{summary.total} cases, {counts}"
+
+
+def _findings(log: RunLog, summary: Summary) -> list[str]:
+    """The plain-language findings, under the verdict."""
+    return [f"  {finding.severity.upper():7} {finding.text}" for finding in log.findings]
 
 
 __all__ = ["FAMILIES", "check_authenticator"]
