@@ -786,11 +786,24 @@ class ParameterTrial:
         }
 
 
-def measure_parameters(driver: Driver, *, start: float = START_TIME) -> list[ParameterTrial]:
-    """Provision each trial's parameters; a code computed with them must then be accepted."""
+#: The trial of the parameters the target itself provisions, when they are none of the above.
+DECLARED: Final = "declared"
+
+
+def measure_parameters(
+    driver: Driver, *, start: float = START_TIME, own: TotpParameters | None = None
+) -> list[ParameterTrial]:
+    """Provision each trial's parameters; a code computed with them must then be accepted.
+
+    ``own``, the parameters the target provisions by default, is tried first when it is
+    none of the trials (a server set to SHA512, 8 digits, 60 s refuses every one of them).
+    """
     trials = []
     cursor = start
-    for dimension, parameters in PARAMETER_TRIALS:
+    wanted = list(PARAMETER_TRIALS)
+    if own is not None and own not in [p for _, p in wanted]:
+        wanted.insert(0, (DECLARED, own))
+    for dimension, parameters in wanted:
         trial = ParameterTrial(dimension, parameters)
         prober = Prober(driver, parameters, start=cursor)
         try:
@@ -830,8 +843,9 @@ def supported_lists(trials: list[ParameterTrial]) -> dict[str, list[str | int]]:
     found: dict[str, list[str | int]] = {"algorithm": [], "digits": [], "period": []}
     for trial in trials:
         if trial.supported:
-            # The baseline trial (SHA1, 6, 30) shows every dimension's default value.
-            if trial.asked == DEFAULT_PARAMETERS:
+            # The baseline trial (SHA1, 6, 30), or the target's own parameters when they are
+            # none of the trials, shows every dimension's value.
+            if trial.asked == DEFAULT_PARAMETERS or trial.dimension == DECLARED:
                 for dimension in found:
                     value = getattr(trial.asked, dimension)
                     if value not in found[dimension]:

@@ -114,7 +114,9 @@ class MeasuredTarget:
 
     def parameter_trials(self) -> list[ParameterTrial]:
         if self._parameters is None:
-            self._parameters = measure_parameters(self.driver, start=self.prober.cursor)
+            self._parameters = measure_parameters(
+                self.driver, start=self.prober.cursor, own=self.parameters
+            )
             self.prober.cursor += 3600
         return self._parameters
 

@@ -236,7 +236,15 @@ class WizardDriver:
             uri = connect.scan_qr()
             return phone.provision_from_uri(uri), uri, key, shown
         # Typed as shown, spaces and all: the app's own key-entry rules apply.
-        return phone.provision_from_key(key, account=email), None, key, shown
+        settings = connect.typed_settings()
+        account = phone.provision_from_key(
+            key,
+            account=email,
+            algorithm=settings.algorithm,
+            digits=settings.digits,
+            period=settings.period,
+        )
+        return account, None, key, shown
 
     # -- after enrollment ------------------------------------------------------------
 

@@ -176,6 +176,15 @@ class InstallApp(WizardPage):
         return self._submit(self._button("Continue"))
 
 
+@dataclass(frozen=True)
+class TypedSettings:
+    """What an app is set to when the key is typed: the page's settings, else the defaults."""
+
+    algorithm: str
+    digits: int
+    period: int
+
+
 class ConnectDevice(WizardPage):
     PATH = "/enroll/connect"
     HEADING = "Connect to your mobile device"
@@ -195,6 +204,25 @@ class ConnectDevice(WizardPage):
     def manual_key(self) -> str:
         """The key as shown, in groups of four (what a person types)."""
         return self.page.get_by_label("Key", exact=True).inner_text().strip()
+
+    def typed_settings(self) -> TypedSettings:
+        """The settings the page says to choose beside the typed key; the Key Uri Format's
+        defaults (SHA1, 6 digits, 30 s) for each it does not show."""
+
+        def shown(name: str) -> str | None:
+            field = self.page.get_by_label(name, exact=True)
+            return field.first.inner_text().strip() if field.count() else None
+
+        def number(text: str | None, default: int) -> int:
+            found = re.match(r"\d+", text or "")
+            return int(found.group()) if found else default
+
+        algorithm = shown("Algorithm")
+        return TypedSettings(
+            algorithm.upper() if algorithm else "SHA1",
+            number(shown("Digits"), 6),
+            number(shown("Period"), 30),
+        )
 
     def text(self) -> str:
         return self.page.locator("main").inner_text()

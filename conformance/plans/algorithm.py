@@ -8,6 +8,7 @@ peers, a team's own driver.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Final
 
 from conformance.checks import CheckContext, Step, check
 from conformance.drivers.seam import Capability, Credential, Verdict
@@ -17,19 +18,29 @@ from simulators.hotp import DIGEST_BYTES, HASHES, CodeGenerator
 VERIFIER = (Capability.VERIFIER,)
 TIMED = (Capability.VERIFIER, Capability.CLOCK)
 
-#: Controlled instants after the check's base time, in increasing order: a step
-#: start, the last second of a step, the 2^31 and 2^32 time boundaries, the RFC
-#: 6238 year-2603 vector time, and a time step that itself needs more than 32 bits
-#: (RFC 6238 §4.2).
-CONTROLLED_TIMES = (
-    ("a step's first second", 2_000_000_040),
-    ("a step's last second", 2_000_000_099),
+#: Where the check's controlled instants begin (the first step start from here).
+BASE_TIME: Final = 2_000_000_040
+#: Controlled instants after the step edges, in increasing order: the 2^31 and 2^32 time
+#: boundaries, the RFC 6238 year-2603 vector time, and a time step that itself needs more
+#: than 32 bits (RFC 6238 §4.2).
+BOUNDARY_TIMES: Final = (
     ("2^31 (2038-01-19 03:14:08Z)", 2_147_483_648),
     ("2^32 (2106-02-07 06:28:16Z)", 4_294_967_296),
     ("20000000000 (2603-10-11, RFC 6238 Appendix B)", 20_000_000_000),
     # T = 4_333_333_333 > 2^32: a server that keeps a 32-bit counter fails here.
     ("a time step beyond 2^32 (year 6089)", 130_000_000_000),
 )
+
+
+def controlled_times(period: int) -> list[tuple[str, int]]:
+    """A step's first second and the last second of the next step (two steps apart, in the
+    target's own period), then the boundary times."""
+    first = -(-BASE_TIME // period) * period
+    return [
+        ("a step's first second", first),
+        ("a step's last second", first + 2 * period - 1),
+        *BOUNDARY_TIMES,
+    ]
 
 
 def _year(unix_time: float) -> int:
@@ -52,12 +63,14 @@ def codes_accepted_at_controlled_times(ctx: CheckContext) -> None:
     clock = driver.clock
     if clock is None:
         ctx.not_applicable("the target's clock cannot be moved")
-    prober = Prober(driver, ctx.run.measured.parameters, start=CONTROLLED_TIMES[0][1] - 200)
+    parameters = ctx.run.measured.parameters
+    times = controlled_times(parameters.period)
+    prober = Prober(driver, parameters, start=times[0][1] - 200)
     with ctx.step("Provision a credential", ("URI-09",)) as step:
         credential, _ = prober.fresh(10)
         step.evidence(credential=credential.label, parameters=credential.parameters.describe())
     try:
-        for label, instant in CONTROLLED_TIMES:
+        for label, instant in times:
             with ctx.step(
                 f"Log in at {label}", ("ALG-05", "ALG-08"), on_failure="continue"
             ) as step:

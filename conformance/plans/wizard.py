@@ -38,11 +38,50 @@ from conformance.checks import CheckContext, HarnessError, Step, check
 from conformance.http import HttpClient
 from conformance.session import PASSWORD, V5_AGENT, check_seed
 from records import redact_uri
-from simulators.device import ProvisioningRefused
+from simulators.clock import ManualClock
+from simulators.device import AuthenticatorDevice, ProvisioningRefused
 from simulators.otpauth import OtpauthError, parse_uri
 
 #: The phone a mobile check emulates (a Playwright device descriptor).
 PHONE: Final = "Pixel 7"
+#: The app every wizard walk falls back to: it follows the Key Uri Format to the letter.
+REFERENCE_APP: Final = "rfc-reference"
+
+
+def app_for(ctx: CheckContext, profile: str, *, typed: bool = False) -> tuple[str, str | None]:
+    """``profile``'s app when it honours the algorithm, digits and period the target
+    declares (scanned, or ``typed`` with the settings chosen beside the key); else the
+    reference app, and why. A wizard check is about the target's pages, not about an
+    app the target's parameters are reported to break (that is ``check-authenticator``'s
+    and the interop matrix's to say)."""
+    algorithm, digits, period = ctx.run.totp_parameters
+    probe = AuthenticatorDevice(profile, ManualClock(0))
+    try:
+        if typed:
+            account = probe.provision_from_key(
+                "JBSWY3DPEHPK3PXP", account="probe", algorithm=algorithm, digits=digits,
+                period=period,
+            )  # fmt: skip
+        else:
+            account = probe.provision_from_uri(
+                f"otpauth://totp/probe?secret=JBSWY3DPEHPK3PXP&algorithm={algorithm}"
+                f"&digits={digits}&period={period}"
+            )
+        honoured = (account.algorithm, account.digits, account.period) == (
+            algorithm,
+            digits,
+            period,
+        )
+    except ProvisioningRefused:
+        honoured = False
+    if honoured:
+        return profile, None
+    return REFERENCE_APP, (
+        f"the target provisions {algorithm}, {digits} digits, {period} s, which "
+        f"{probe.profile.title} is reported not to honour: walked with {REFERENCE_APP}"
+    )
+
+
 KEY_IN_GROUPS: Final = re.compile(r"^[A-Z2-7]{4}( [A-Z2-7]{1,4})*$")
 
 WizardBody = Callable[[CheckContext, WizardDriver], None]
@@ -127,7 +166,8 @@ def desktop_qr_enrollment(ctx: CheckContext) -> None:
 
     def body(ctx: CheckContext, driver: WizardDriver) -> None:
         connect = _to_connect_page(ctx, driver)
-        phone = driver.new_device("google-authenticator-2023")
+        app, why = app_for(ctx, "google-authenticator-2023")
+        phone = driver.new_device(app)
         with _step(
             ctx, "Scan the QR code: its pixels carry the provisioning URI", ("URI-01",)
         ) as s:
@@ -156,6 +196,8 @@ def desktop_qr_enrollment(ctx: CheckContext) -> None:
                 "the key shown is not the secret of the QR code's URI",
             )
         with _step(ctx, "The app scans the QR code; type its setup code", ("URI-09",)) as s:
+            if why:
+                s.evidence(app=app, why=why)
             phone.provision_from_uri(scanned)
             s.evidence(setup_code=driver.confirm_setup(connect, phone))
             s.note("set up; the wizard continued to Remote Support")
@@ -209,13 +251,30 @@ def mobile_key_enrollment(ctx: CheckContext) -> None:
                 re.search(r"\btype\b.*\bkey\b", connect.text(), re.I | re.S) is not None,
                 "the page does not tell the agent to type the key into the app",
             )
-        phone = driver.new_device("google-authenticator-legacy")
+        app, why = app_for(ctx, "google-authenticator-legacy", typed=True)
+        phone = driver.new_device(app)
         with _step(
             ctx, "Type the key as shown into the app; type its setup code", ("URI-09",)
         ) as s:
             key = connect.manual_key()
-            s.evidence(key_shape=re.sub(r"[A-Z2-7]", "X", key))
-            phone.provision_from_key(key, account=V5_AGENT)
+            settings = connect.typed_settings()
+            s.evidence(key_shape=re.sub(r"[A-Z2-7]", "X", key), settings=vars(settings))
+            if why:
+                s.evidence(app=app, why=why)
+            declared = ctx.run.totp_parameters
+            typed_as = (settings.algorithm, settings.digits, settings.period)
+            s.expect(
+                typed_as == declared,
+                f"the page shows the key with the settings {typed_as}, but the target verifies "
+                f"{declared}: an app given the typed key computes codes the target refuses",
+            )
+            phone.provision_from_key(
+                key,
+                account=V5_AGENT,
+                algorithm=settings.algorithm,
+                digits=settings.digits,
+                period=settings.period,
+            )
             s.evidence(setup_code=driver.confirm_setup(connect, phone))
         with _step(ctx, "Sign out; log in with the app's next code", ("URI-03",)) as s:
             driver.sign_out()

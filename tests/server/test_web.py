@@ -831,3 +831,31 @@ def test_mailbox_page_only_in_harness_mode_and_from_loopback(
     assert response.status_code == 404
     assert response.mimetype == "text/html"
     production.extensions["twofa"].engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("totp", "shown"),
+    [
+        ({}, None),
+        ({"algorithm": "SHA512", "digits": 8, "period": 60}, ("SHA512", "8", "60 seconds")),
+        ({"period": 45}, ("SHA1", "6", "45 seconds")),
+    ],
+)
+def test_the_connect_page_shows_the_settings_to_type_beside_a_non_default_key(
+    app_config: dict[str, Any], clock: Any, totp: dict[str, Any], shown: tuple[str, ...] | None
+) -> None:
+    """An app given a typed key alone computes SHA1, 6-digit, 30 s codes: other settings
+    are shown beside the key (the Key Uri Format's defaults are not)."""
+    app = create_app({**app_config, "POLICY": {"totp": totp}} if totp else app_config)
+    api = Api(app.test_client(), app, clock)
+    api.reset()
+    page = to_connect(Browser(app, IPHONE_UA), api, V5)
+    found = tuple(
+        m.group(1)
+        for name in ("Algorithm", "Digits", "Period")
+        if (m := re.search(rf'<dd aria-label="{name}">([^<]*)</dd>', page.html))
+    )
+    assert found == (shown or ())
+    advice = "also choose these settings in the app"
+    assert (advice in " ".join(page.html.split())) is (shown is not None)
+    app.extensions["twofa"].engine.dispose()
