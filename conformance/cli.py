@@ -220,6 +220,14 @@ PROGRESS_WORDS: Final = {
     help="Policy YAML for the embedded server (= --target-option embedded:policy=FILE).",
 )
 @click.option(
+    "--variants",
+    "variants_text",
+    default=None,
+    metavar="all|ALG-DIGITS-PERIOD,...",
+    help="Run every target at each TOTP parameter set its driver can be set to ('all'), or at "
+    "these (e.g. SHA256-8-60,SHA1-6-30): each variant is a target of its own in the reports.",
+)
+@click.option(
     "--shard",
     "shard_text",
     default=None,
@@ -237,6 +245,7 @@ def run_command(
     expectations_file: Path | None,
     expected_alias: Path | None,
     policy_file: Path | None,
+    variants_text: str | None,
     shard_text: str | None,
     list_only: bool,
 ) -> None:
@@ -317,6 +326,20 @@ def run_command(
             sys.exit(USAGE_ERROR)
 
     workroot = tempfile.TemporaryDirectory(prefix="twofa-targets-")
+    if variants_text is not None:
+        from conformance.variants import VariantError, expand, parse_variants
+
+        try:
+            expanded = expand(specs, given, parse_variants(variants_text), Path(workroot.name))
+            for target in expanded.specs:
+                target.driver.parse_options(expanded.options[target.name])
+        except (VariantError, OptionError) as exc:
+            workroot.cleanup()
+            _fail(str(exc))
+        specs, given = expanded.specs, expanded.options
+        names = [spec.name for spec in specs]
+        for note in expanded.notes:
+            click.echo(f"twofa run: {note}", err=True)
     several = len(specs) > 1
 
     def opener(spec: TargetSpec) -> Callable[[], Driver]:

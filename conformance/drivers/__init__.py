@@ -28,6 +28,7 @@ from conformance.drivers.seam import (
     DriverError,
     NotInstalled,
     OptionError,
+    TotpParameters,
 )
 
 #: Shipped drivers: name → "module:class" (imported on use).
@@ -102,15 +103,20 @@ class TargetSpec:
     driver: type[Driver]
     #: The server's URL when the harness does not start it.
     url: str | None = None
+    #: The TOTP parameters the harness sets the target to (``--variants``); None: its own.
+    variant: TotpParameters | None = None
 
     @property
     def name(self) -> str:
-        """The target's name in the report: the driver's, or the URL of a v1 server."""
+        """The target's name in the report: the driver's, or the URL of a v1 server; a
+        variant's parameters after it (``embedded[SHA256-8-60]``)."""
         if self.url is not None and self.driver.name == "embedded":
-            return self.url
-        if self.url is not None:
-            return f"{self.driver.name}+{self.url}"
-        return self.driver.name
+            base = self.url
+        elif self.url is not None:
+            base = f"{self.driver.name}+{self.url}"
+        else:
+            base = self.driver.name
+        return base if self.variant is None else f"{base}[{variant_label(self.variant)}]"
 
     @property
     def real_time(self) -> bool:
@@ -121,6 +127,11 @@ class TargetSpec:
         if self.url is not None:
             return None
         return self.driver.missing()
+
+
+def variant_label(variant: TotpParameters) -> str:
+    """``SHA256-8-60``: a variant as ``--variants`` and the report name it."""
+    return f"{variant.algorithm}-{variant.digits}-{variant.period}"
 
 
 def parse_target(text: str) -> TargetSpec:
@@ -194,8 +205,8 @@ def open_target(spec: TargetSpec, options: dict[str, str], workdir: Path) -> Dri
             raise NotInstalled(missing)
     workdir.mkdir(parents=True, exist_ok=True)
     driver = spec.driver(settings, workdir, url=spec.url)
-    if spec.url is not None:
-        driver.name = spec.name
+    if spec.url is not None or spec.variant is not None:
+        driver.name = spec.name  # the report keys the target by what --target (and --variants) said
     return driver
 
 

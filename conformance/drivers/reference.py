@@ -26,6 +26,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ClassVar, Final
 
+import yaml
+
 from conformance.drivers.seam import (
     Answer,
     Capability,
@@ -33,6 +35,7 @@ from conformance.drivers.seam import (
     Driver,
     DriverError,
     Option,
+    OptionError,
     ServerClock,
     TotpParameters,
     Unsupported,
@@ -97,6 +100,34 @@ class ReferenceDriver(Driver):
         ),
     )
     code_forms = frozenset({"json_number", "non_ascii_digits", "whitespace"})
+    #: What the reference server's policy takes (policy.py): every hash, 6 to 8 digits,
+    #: and the two periods apps know (any of 1 to 120 s is accepted).
+    variants = tuple(
+        TotpParameters(algorithm, digits, period)
+        for algorithm in ("SHA1", "SHA256", "SHA512")
+        for digits in (6, 7, 8)
+        for period in (30, 60)
+    )
+
+    @classmethod
+    def variant_options(
+        cls, variant: TotpParameters, given: Mapping[str, str], workdir: Path
+    ) -> dict[str, str]:
+        """A policy file: the one given (if any) with ``totp`` set to ``variant``."""
+        policy: dict[str, Any] = {}
+        if given.get("policy"):
+            try:
+                loaded = yaml.safe_load(Path(given["policy"]).read_text(encoding="utf-8"))
+            except (OSError, yaml.YAMLError) as exc:
+                raise OptionError(f"cannot read the policy file {given['policy']}: {exc}") from None
+            policy = dict(loaded) if isinstance(loaded, dict) else {}
+        totp = dict(policy.get("totp") or {})
+        totp.update(algorithm=variant.algorithm, digits=variant.digits, period=variant.period)
+        policy["totp"] = totp
+        workdir.mkdir(parents=True, exist_ok=True)
+        path = workdir / f"policy-{variant.algorithm}-{variant.digits}-{variant.period}.yaml"
+        path.write_text(yaml.safe_dump(policy, sort_keys=False), encoding="utf-8")
+        return {**given, "policy": str(path)}
 
     def __init__(
         self,

@@ -279,6 +279,9 @@ class Driver(ABC):
     code_forms: ClassVar[frozenset[str]] = frozenset({"non_ascii_digits", "whitespace"})
     #: Wrong codes the throttle measurement may spend per probe (NIST SP 800-63B §5.2.2: 100).
     throttle_budget: ClassVar[int] = 100
+    #: The TOTP parameters the harness can set this kind of target to (``twofa run
+    #: --variants``); () when it runs at its own parameters only.
+    variants: ClassVar[tuple[TotpParameters, ...]] = ()
 
     clock: ServerClock | None = None
 
@@ -312,6 +315,14 @@ class Driver(ABC):
             except ValueError as exc:
                 raise OptionError(f"target {cls.name!r} option {name}: {exc}") from None
         return settings
+
+    @classmethod
+    def variant_options(
+        cls, variant: TotpParameters, given: Mapping[str, str], workdir: Path
+    ) -> dict[str, str]:
+        """``given``'s options with what sets the target to ``variant`` (one of ``variants``);
+        files it needs go in ``workdir``."""
+        raise OptionError(f"target {cls.name!r} cannot be set to other TOTP parameters")
 
     # -- the verifier ------------------------------------------------------------
 
