@@ -9,7 +9,7 @@ PEERS_OK := .peers/.ready
 export TZ := UTC
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup peers postgres conformance-postgres test conformance targets-table lint bench fuzz serve clean
+.PHONY: setup peers postgres conformance-postgres test test-quick conformance targets-table lint bench fuzz serve clean
 
 setup: $(INSTALLED) $(BROWSER_OK)
 
@@ -41,8 +41,21 @@ postgres: $(POSTGRES_OK)
 $(POSTGRES_OK): scripts/ensure-postgres.sh | $(INSTALLED)
 	@bash scripts/ensure-postgres.sh && touch $@
 
+# pytest-xdist: the tests run in PYTEST_WORKERS processes (each with its own servers,
+# Chromium and PostgreSQL cluster); PYTEST_WORKERS=0 runs them in this one.
+PYTEST_WORKERS ?= 2
 test: setup peers postgres
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+# The edit loop (under a minute): the tests that start no server, browser or peer.
+QUICK_TESTS := tests/simulators tests/reports tests/vendor tests/test_records_redaction.py \
+  tests/test_pyotp_oracle.py tests/test_bench_throughput.py tests/test_layering.py tests/test_cli.py \
+  tests/conformance/test_expectations.py tests/conformance/test_lint_uri_dialects.py \
+  tests/conformance/test_checks_model.py tests/conformance/test_http_evidence.py \
+  tests/conformance/test_replay_files.py tests/conformance/test_mutants_table.py \
+  tests/conformance/test_variants.py
+test-quick: setup
+	$(PY) -m pytest -n $(PYTEST_WORKERS) -m "not slow and not browser" $(QUICK_TESTS) $(PYTEST_ARGS)
 
 conformance: setup
 	$(VENV)/bin/twofa run --target embedded --out out/reports
