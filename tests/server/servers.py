@@ -5,15 +5,17 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import queue
 import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, Final
 from urllib.parse import urlsplit
 
 import pytest
@@ -55,14 +57,72 @@ def cli(args: list[str], env: dict[str, str], stdin: str = "") -> subprocess.Com
     )
 
 
+class LineReader:
+    """The lines a process prints on a pipe, read by a thread of their own, so that every
+    wait for one has a deadline (a server that hangs without a word fails its test in
+    seconds, instead of blocking a read forever)."""
+
+    _END: Final = object()
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.lines: list[str] = []
+        self._queue: queue.Queue[object] = queue.Queue()
+        self._ended = False
+        self._thread = threading.Thread(target=self._pump, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _pump(self, stream: IO[str]) -> None:
+        try:
+            for line in stream:
+                self._queue.put(line.rstrip("\n"))
+        finally:
+            # Closed here, at the end of the output: closing it from another thread would
+            # wait for this read (which a process's orphaned children can hold open).
+            stream.close()
+            self._queue.put(self._END)
+
+    def join(self, timeout: float) -> None:
+        """Wait (at most ``timeout``) for the output to end."""
+        self._thread.join(timeout)
+
+    def until(self, wanted: Callable[[str], bool], timeout: float) -> str | None:
+        """Read lines until one is ``wanted`` (that line), the output ends or the deadline
+        passes (None)."""
+        deadline = time.monotonic() + timeout
+        while not self._ended:
+            try:
+                item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                return None
+            if item is self._END:
+                self._ended = True
+                break
+            assert isinstance(item, str)
+            self.lines.append(item)
+            if wanted(item):
+                return item
+        return None
+
+    def rest(self, timeout: float) -> list[str]:
+        """Every line until the output ends (within ``timeout``): the lines read now."""
+        before = len(self.lines)
+        self.until(lambda _line: False, timeout)
+        return self.lines[before:]
+
+
 @dataclass
 class Server:
     """A running ``serve`` process: its URL, port, pid and what it printed."""
 
     process: subprocess.Popen[str]
     url: str
-    lines: list[str]
+    reader: LineReader
     stderr: Path
+
+    @property
+    def lines(self) -> list[str]:
+        """What it printed on standard output so far (as read)."""
+        return self.reader.lines
 
     @property
     def port(self) -> int:
@@ -76,9 +136,10 @@ class Server:
         """SIGTERM: a clean stop (exit 0, "stopped"), or a test failure saying why not."""
         self.process.send_signal(signal.SIGTERM)
         try:
-            rest, _ = self.process.communicate(timeout=20)
+            self.process.wait(timeout=20)
+            rest = self.reader.rest(timeout=10)
             assert self.process.returncode == 0, self.stderr.read_text()
-            assert rest.splitlines()[-1] == "twofa reference server stopped"
+            assert rest[-1:] == ["twofa reference server stopped"], rest
         finally:
             self.kill()
 
@@ -87,12 +148,12 @@ class Server:
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()
-        if self.process.stdout is not None:
-            self.process.stdout.close()
+        self.reader.join(timeout=5)  # the reader closes the pipe at its end
 
 
 def start(args: list[str], env: dict[str, str], tmp: Path) -> Server:
-    """Start ``serve --port 0 ARGS`` and wait for its listening line."""
+    """Start ``serve --port 0 ARGS`` and wait (``START_SECONDS`` at most) for its listening
+    line; the one way the server tests start a server process."""
     stderr = tmp / f"stderr-{time.monotonic_ns()}.log"
     with stderr.open("w") as err:
         process = subprocess.Popen(
@@ -102,15 +163,18 @@ def start(args: list[str], env: dict[str, str], tmp: Path) -> Server:
             text=True,
             env=env,
         )
-    lines: list[str] = []
     assert process.stdout is not None
-    for line in process.stdout:
-        lines.append(line.rstrip("\n"))
-        if line.startswith(LISTENING):
-            return Server(process, lines[-1].split()[-1], lines, stderr)
+    reader = LineReader(process.stdout)
+    listening = reader.until(lambda line: line.startswith(LISTENING), START_SECONDS)
+    if listening is not None:
+        return Server(process, listening.split()[-1], reader, stderr)
     process.kill()
-    process.communicate()
-    pytest.fail(f"serve never listened: {lines} {stderr.read_text()}")
+    process.wait()
+    reader.join(timeout=5)
+    pytest.fail(
+        f"serve did not say it was listening within {START_SECONDS:.0f} s: {reader.lines} "
+        f"{stderr.read_text()}"
+    )
 
 
 @contextmanager

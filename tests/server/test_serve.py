@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -17,10 +16,11 @@ from typing import Any
 
 import pytest
 
-from reference_server.__main__ import LISTENING, main
+from reference_server.__main__ import main
 from simulators.hotp import CodeGenerator, decode_base32
 
 from .conftest import T0
+from .servers import start
 
 
 @pytest.mark.parametrize(
@@ -61,6 +61,7 @@ def test_bad_arguments_as_a_process() -> None:
 
 @contextmanager
 def running(tmp_path: Path) -> Iterator[tuple[str, list[str], float]]:
+    """``serve --harness`` as a process (``servers.start``): its URL, its lines, its start time."""
     env = {
         **os.environ,
         "TZ": "UTC",
@@ -69,35 +70,11 @@ def running(tmp_path: Path) -> Iterator[tuple[str, list[str], float]]:
     }
     env.pop("SMTP_HOST", None)
     started = time.monotonic()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "reference_server", "serve", "--harness", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=env,
-    )
-    lines: list[str] = []
+    server = start(["--harness"], env, tmp_path)
     try:
-        assert process.stdout is not None
-        for line in process.stdout:
-            lines.append(line.rstrip("\n"))
-            if line.startswith(LISTENING):
-                break
-        else:
-            pytest.fail(f"the server never said it was listening: {lines}")
-        elapsed = time.monotonic() - started
-        url = lines[-1].split()[-1]
-        yield url, lines, elapsed
+        yield server.url, server.lines, time.monotonic() - started
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            rest, _ = process.communicate(timeout=10)
-            assert process.returncode == 0
-            assert "stopped" in rest
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.communicate()
+        server.stop()
 
 
 def call(
