@@ -79,6 +79,9 @@ EXTEND_DOCS: Final = "https://django-otp-official.readthedocs.io/en/stable/exten
 
 #: django-otp's documented defaults of the options.
 DEFAULT_TOLERANCE: Final = 1
+#: TOTPDevice's own defaults (digits 6, step 30).
+DEFAULT_DIGITS: Final = 6
+DEFAULT_STEP: Final = 30
 DEFAULT_SYNC: Final = True
 DEFAULT_THROTTLE_FACTOR: Final = 1
 #: ``TOTPDevice.step`` and ``tolerance`` are PositiveSmallIntegerFields.
@@ -109,7 +112,27 @@ class DjangoOtpDriver(Driver):
             integer(0, 86_400),
             DEFAULT_THROTTLE_FACTOR,
         ),
+        Option(
+            "digits",
+            "TOTPDevice.digits of the team's devices (6 or 8): what the checks provision",
+            integer(6, 8),
+            DEFAULT_DIGITS,
+        ),
+        Option(
+            "step",
+            "TOTPDevice.step of the team's devices, in seconds: what the checks provision",
+            integer(1, 32767),
+            DEFAULT_STEP,
+        ),
     )
+    #: TOTPDevice takes 6 or 8 digits and any step; its HMAC is SHA-1 only.
+    variants = tuple(TotpParameters("SHA1", digits, step) for digits in (6, 8) for step in (30, 60))
+
+    @classmethod
+    def variant_options(
+        cls, variant: TotpParameters, given: Mapping[str, str], workdir: Path
+    ) -> dict[str, str]:
+        return {**given, "digits": str(variant.digits), "step": str(variant.period)}
 
     def __init__(
         self, options: Mapping[str, Any], workdir: Path, *, url: str | None = None
@@ -257,7 +280,11 @@ class DjangoOtpDriver(Driver):
             "replay": "monotonic_step",
             "throttle": throttle,
             "drift": {"tracking": self.sync, "max_steps": None},
-            "totp": {"algorithm": "SHA1", "digits": 6, "period": 30},
+            "totp": {
+                "algorithm": "SHA1",
+                "digits": int(self.settings.get("digits", DEFAULT_DIGITS)),
+                "period": int(self.settings.get("step", DEFAULT_STEP)),
+            },
         }
 
     def policy_sources(self) -> dict[str, str]:
