@@ -88,6 +88,14 @@ DEFAULT_THROTTLE_FACTOR: Final = 1
 SMALL_INTEGER_MAX: Final = 32767
 
 
+def _device_digits(text: str) -> int:
+    """6 or 8: the choices of ``TOTPDevice.digits`` (``choices=[(6, 6), (8, 8)]``)."""
+    value = integer(6, 8)(text)
+    if value not in (6, 8):
+        raise ValueError(f"{value} is not one of TOTPDevice's digits (6 or 8)")
+    return value
+
+
 class DjangoOtpDriver(Driver):
     """django-otp's TOTPDevice in a minimal Django site started by the harness."""
 
@@ -115,7 +123,7 @@ class DjangoOtpDriver(Driver):
         Option(
             "digits",
             "TOTPDevice.digits of the team's devices (6 or 8): what the checks provision",
-            integer(6, 8),
+            _device_digits,
             DEFAULT_DIGITS,
         ),
         Option(

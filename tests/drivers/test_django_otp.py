@@ -440,9 +440,12 @@ def test_every_declared_key_has_a_source(hosts: dict[str, DjangoOtpDriver]) -> N
 
 def test_options_use_django_otps_names_and_check_values() -> None:
     names = [option.name for option in DjangoOtpDriver.options]
-    assert names == ["tolerance", "OTP_TOTP_SYNC", "OTP_TOTP_THROTTLE_FACTOR"]
+    assert names == ["tolerance", "OTP_TOTP_SYNC", "OTP_TOTP_THROTTLE_FACTOR", "digits", "step"]
     parsed = DjangoOtpDriver.parse_options({"OTP_TOTP_SYNC": "off", "tolerance": "2"})
     assert parsed == {"OTP_TOTP_SYNC": False, "tolerance": 2}
+    assert DjangoOtpDriver.parse_options({"digits": "8", "step": "60"}) == {"digits": 8, "step": 60}
+    with pytest.raises(OptionError, match="7 is not one of TOTPDevice's digits"):
+        DjangoOtpDriver.parse_options({"digits": "7"})
     with pytest.raises(OptionError):
         DjangoOtpDriver.parse_options({"tolerance": "-1"})
     with pytest.raises(OptionError):
