@@ -70,7 +70,12 @@ class Expectation:
 
     def covers(self, case_id: str) -> bool:
         """Whether this entry names ``case_id`` (the id itself, or a glob over ids)."""
-        return self.check_id == case_id or fnmatch.fnmatchcase(case_id, self.check_id)
+        return covers(self.check_id, case_id)
+
+
+def covers(pattern: str, case_id: str) -> bool:
+    """Whether ``pattern`` (a case id, or a glob over case ids) names ``case_id``."""
+    return pattern == case_id or fnmatch.fnmatchcase(case_id, pattern)
 
 
 def expectation_key(target: str | None, check_id: str) -> str:
@@ -107,8 +112,9 @@ class _Dialect:
     mapping_words: str
     list_example: str
     check_needed: str
-    #: Why an entry names nothing of this run; None: every id is accepted.
+    #: Why an entry names nothing of this run.
     unknown_check: str
+    #: Whether a ``check`` names something of this run; None: every id is accepted.
     covers: Callable[[str], bool] | None
 
 
@@ -216,9 +222,7 @@ def load_vendor_expectations(path: Path, case_ids: Collection[str]) -> VendorExp
         list_example="- check: CASE-ID, verdict: refused, comment: why",
         check_needed="needs a 'check': a case id or a glob over case ids",
         unknown_check="matches no case of this run",
-        covers=lambda pattern: any(
-            c == pattern or fnmatch.fnmatchcase(c, pattern) for c in case_ids
-        ),
+        covers=lambda pattern: any(covers(pattern, c) for c in case_ids),
     )
     entries: list[Expectation] = []
     first_entry: dict[str, int] = {}

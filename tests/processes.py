@@ -1,10 +1,46 @@
-"""What the system says about processes (Linux ``/proc``): children, CPU time."""
+"""What the system says about processes (Linux ``/proc``): children, CPU time; and the
+installed commands run as a user runs them."""
 
 from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Final
+
+#: The ``twofa`` command installed beside this interpreter.
+TWOFA: Final = str(Path(sys.executable).with_name("twofa"))
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    timeout: float = 240,
+    unset: Sequence[str] = (),
+) -> subprocess.CompletedProcess[str]:
+    """``argv`` as its own process with ``TZ=UTC`` (and without the variables ``unset``);
+    its exit status and output, never raising for a non-zero status."""
+    env = {k: v for k, v in os.environ.items() if k not in unset}
+    return subprocess.run(
+        list(argv),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**env, "TZ": "UTC"},
+        check=False,
+    )
+
+
+def twofa(
+    *args: str, cwd: Path | None = None, timeout: float = 240, unset: Sequence[str] = ()
+) -> subprocess.CompletedProcess[str]:
+    """The installed ``twofa ARGS`` (``run``)."""
+    return run([TWOFA, *args], cwd=cwd, timeout=timeout, unset=unset)
 
 
 def _stat_fields(pid: int) -> list[str] | None:

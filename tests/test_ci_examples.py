@@ -4,12 +4,10 @@ run says (issue 15: 3 shards merged = one run, apart from provenance and times).
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +15,10 @@ import pytest
 import yaml
 
 from reports import load_log, summarize
+from tests.processes import TWOFA, run
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples" / "ci"
-TWOFA = str(Path(sys.executable).with_name("twofa"))
 
 
 def _commands(node: Any) -> list[str]:
@@ -74,15 +72,7 @@ def _twofa(command: str, cwd: Path, **variables: str) -> subprocess.CompletedPro
     parts = [TWOFA, *argv[1:]]
     if any("*" in a for a in parts):  # the shell's glob, as the CI job's shell expands it
         parts = [p for a in parts for p in (sorted(map(str, cwd.glob(a))) if "*" in a else [a])]
-    return subprocess.run(
-        parts,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=280,
-        env={**os.environ, "TZ": "UTC"},
-        check=False,
-    )
+    return run(parts, cwd=cwd, timeout=280)
 
 
 def content(log_path: Path) -> dict[str, Any]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,8 +15,8 @@ import pytest
 import yaml
 
 from conformance.drivers.process import ServerProcess
+from tests.processes import TWOFA, run, twofa
 
-BIN = Path(sys.executable).parent
 CHECK = "replay-same-code-twice"
 SCENARIO = "cloud-backup-restore"  # its replayed code is refused only with a replay guard
 FAULT = "no_replay_guard"
@@ -30,7 +29,7 @@ def mutant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     policy = folder / "mutant.yaml"
     policy.write_text(yaml.safe_dump({"faults": [FAULT]}), encoding="utf-8")
     server = ServerProcess(
-        [str(BIN / "twofa"), "serve", "--harness", "--port", "0", "--policy", str(policy)],
+        [TWOFA, "serve", "--harness", "--port", "0", "--policy", str(policy)],
         name="mutant reference server",
         log_path=folder / "server.log",
         env={**os.environ, "TZ": "UTC", "TWOFA_INSTANCE_PATH": str(folder / "instance")},
@@ -43,38 +42,22 @@ def mutant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         server.stop()
 
 
-def _run(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        argv,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        env={**os.environ, "TZ": "UTC"},
-        check=False,
-    )
-
-
 def _checks(log: Path) -> dict[str, str]:
     records = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
     return {r["id"]: r["outcome"] for r in records if r["record"] == "check"}
 
 
 def test_twofa_run_fails_the_check(mutant: str, tmp_path: Path) -> None:
-    done = _run(
-        [str(BIN / "twofa"), "run", "--target", mutant, "--check", CHECK, "--out", "out"],
-        tmp_path,
-    )
+    done = twofa("run", "--target", mutant, "--check", CHECK, "--out", "out", cwd=tmp_path)
     assert done.returncode == 1, done.stdout + done.stderr
     assert f"unexpected: replay/{CHECK}" in done.stdout
     assert _checks(tmp_path / "out" / "latest" / "results.jsonl") == {CHECK: "failed"}
 
 
 def test_twofa_replay_fails_the_scenario(mutant: str, tmp_path: Path) -> None:
-    done = _run(
-        [str(BIN / "twofa"), "replay", str(SCENARIOS / f"{SCENARIO}.yaml"), "--target", mutant,
-         "--out", "out"],
-        tmp_path,
+    done = twofa(
+        "replay", str(SCENARIOS / f"{SCENARIO}.yaml"), "--target", mutant, "--out", "out",
+        cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 1, done.stdout + done.stderr
     assert f"FAIL {SCENARIO}" in done.stderr
@@ -83,11 +66,11 @@ def test_twofa_replay_fails_the_scenario(mutant: str, tmp_path: Path) -> None:
 
 def test_the_pytest_plugin_fails_the_check(mutant: str, tmp_path: Path) -> None:
     (tmp_path / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
-    done = _run(
-        [str(BIN / "python"), "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:playwright",
+    done = run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:playwright",
          "-p", "no:base_url", "--twofa-target", mutant, "-k", CHECK,
          "--twofa-results", "results.jsonl", "-q"],
-        tmp_path,
+        cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 1, done.stdout + done.stderr
     assert "1 failed" in done.stdout

@@ -8,29 +8,19 @@ the settings to type beside it."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-TWOFA = str(Path(sys.executable).with_name("twofa"))
+from tests.processes import twofa
 
 
 def twofa_run(tmp_path: Path, totp: dict[str, object], *plans: str) -> list[dict[str, object]]:
     policy = tmp_path / "policy.yaml"
     policy.write_text(yaml.safe_dump({"totp": totp}), encoding="utf-8")
     args = [a for p in plans for a in ("--plan", p)]
-    done = subprocess.run(
-        [TWOFA, "run", "--policy", str(policy), "--out", str(tmp_path / "out"), *args],
-        capture_output=True,
-        text=True,
-        timeout=280,
-        env={**os.environ, "TZ": "UTC"},
-        check=False,
-    )
+    done = twofa("run", "--policy", str(policy), "--out", str(tmp_path / "out"), *args, timeout=280)
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
     log = tmp_path / "out" / "latest" / "results.jsonl"
     return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]

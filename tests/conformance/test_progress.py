@@ -9,15 +9,13 @@ import pty
 import re
 import select
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from conformance.progress import SETTING, LiveProgress, wants_live
-
-TWOFA = str(Path(sys.executable).with_name("twofa"))
+from tests.processes import TWOFA, twofa
 
 
 class Terminal(io.StringIO):
@@ -107,14 +105,7 @@ def test_twofa_run_on_a_terminal_shows_a_live_bar_above_which_the_lines_stay(
 
 
 def test_piped_the_output_is_the_plain_lines_only(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [TWOFA, "run", "--plan", "replay", "--out", str(tmp_path / "out")],
-        capture_output=True,
-        text=True,
-        timeout=240,
-        env={**{k: v for k, v in os.environ.items() if k != SETTING}, "TZ": "UTC"},
-        check=False,
-    )
+    done = twofa("run", "--plan", "replay", "--out", str(tmp_path / "out"), unset=(SETTING,))
     assert done.returncode == 0, done.stderr
     assert "\x1b[" not in done.stderr
     assert " left " not in done.stderr

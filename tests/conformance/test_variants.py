@@ -4,9 +4,6 @@ to, as a target of its own in every report."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -18,8 +15,7 @@ from conformance.drivers import parse_target
 from conformance.drivers.reference import ReferenceDriver
 from conformance.drivers.seam import TotpParameters
 from conformance.variants import VariantError, expand, parse_variants
-
-TWOFA = str(Path(sys.executable).with_name("twofa"))
+from tests.processes import twofa
 
 
 def test_variants_are_all_or_a_list_of_algorithm_digits_period() -> None:
@@ -72,11 +68,9 @@ def test_a_bad_variants_value_is_exit_2_with_one_line(capsys: pytest.CaptureFixt
 
 
 def test_a_run_of_two_variants_reports_each_as_its_own_test_cases(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [TWOFA, "run", "--variants", "SHA256-8-60,SHA1-7-30", "--plan", "algorithm",
-         "--out", str(tmp_path / "out")],
-        capture_output=True, text=True, timeout=280, env={**os.environ, "TZ": "UTC"},
-        check=False,
+    done = twofa(
+        "run", "--variants", "SHA256-8-60,SHA1-7-30", "--plan", "algorithm",
+        "--out", str(tmp_path / "out"), timeout=280,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     folder = tmp_path / "out" / "latest"

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -36,6 +34,7 @@ from conformance.drivers.seam import (
     Unsupported,
     Verdict,
 )
+from tests.processes import twofa
 
 MISSING = DjangoOtpDriver.missing()
 pytestmark = pytest.mark.skipif(
@@ -456,11 +455,9 @@ def test_options_use_django_otps_names_and_check_values() -> None:
 
 
 def test_a_variant_sets_the_devices_digits_and_step_the_checks_provision(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [str(Path(sys.executable).with_name("twofa")), "run", "--target", "django-otp",
-         "--variants", "SHA1-8-60", "--plan", "algorithm", "--out", str(tmp_path / "out")],
-        capture_output=True, text=True, timeout=240, env={**os.environ, "TZ": "UTC"},
-        check=False,
+    done = twofa(
+        "run", "--target", "django-otp", "--variants", "SHA1-8-60", "--plan", "algorithm",
+        "--out", str(tmp_path / "out"),
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     log = tmp_path / "out" / "latest" / "results.jsonl"
@@ -472,10 +469,6 @@ def test_a_variant_sets_the_devices_digits_and_step_the_checks_provision(tmp_pat
     step = next(s for s in provisioning["steps"] if s["title"].startswith("The default"))
     assert step["evidence"]["declared"] == {"algorithm": "SHA1", "digits": 8, "period": 60}
     assert step["outcome"] == "passed"
-    refused = subprocess.run(
-        [str(Path(sys.executable).with_name("twofa")), "run", "--target", "django-otp",
-         "--variants", "SHA256-8-60"],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+    refused = twofa("run", "--target", "django-otp", "--variants", "SHA256-8-60", timeout=60)
     assert refused.returncode == 2
     assert "cannot be set to SHA256-8-60 (its variants: SHA1-6-30, SHA1-6-60" in refused.stderr
