@@ -160,6 +160,8 @@ class JsonLinesAdapter:
         self._starts = 0
         self._next_id = 0
         self._proc: subprocess.Popen[bytes] | None = None
+        #: Whether the current process's death has been reported (as a crash) yet.
+        self._death_reported = False
         self._lines: queue.Queue[bytes | None] = queue.Queue()
         self._stderr: deque[str] = deque(maxlen=STDERR_TAIL)
         self._start()  # a program that cannot start at all is a setup error, before any case
@@ -169,6 +171,10 @@ class JsonLinesAdapter:
     def _start(self) -> subprocess.Popen[bytes]:
         if self._proc is not None and self._proc.poll() is None:
             return self._proc
+        if self._proc is not None and not self._death_reported:
+            # It exited on its own after its last answer: that is a crash too, reported
+            # once (whether the death comes before or during the next request is timing).
+            raise self._died(self._proc, "exited between requests")
         if self._proc is not None:
             self._reap()
             self.restarts += 1
@@ -189,6 +195,7 @@ class JsonLinesAdapter:
             raise VendorFailure("crash", f"cannot restart the program: {exc}") from None
         self._starts += 1
         self._proc = proc
+        self._death_reported = False
         lines: queue.Queue[bytes | None] = queue.Queue()
         self._lines = lines
         assert proc.stdout is not None
@@ -211,6 +218,7 @@ class JsonLinesAdapter:
                     stream.close()
 
     def _died(self, proc: subprocess.Popen[bytes], what: str) -> VendorFailure:
+        self._death_reported = True
         try:
             status = proc.wait(timeout=1)
         except subprocess.TimeoutExpired:

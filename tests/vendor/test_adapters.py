@@ -95,6 +95,31 @@ def test_the_jsonl_adapter_skips_late_answers_and_reports_the_exit_status() -> N
     adapter.close()
 
 
+def test_a_program_that_exited_between_requests_is_a_crash_once_then_restarted() -> None:
+    # The same death as above, but certainly over before the next request is sent.
+    answer_then_exit = (
+        "import sys, json\n"
+        "r = json.loads(sys.stdin.readline())\n"
+        "print(json.dumps({'id': r['id'], 'ok': True, 'account': 'x'}), flush=True)\n"
+    )
+    adapter = JsonLinesAdapter([sys.executable, "-c", answer_then_exit])
+    case = select_cases(["baseline"])[0]
+    try:
+        assert adapter.provision(case, deadline()) == "x"
+        proc = adapter._proc
+        assert proc is not None
+        proc.wait(timeout=20)
+        with pytest.raises(VendorFailure) as failure:
+            adapter.provision(case, deadline())
+        assert failure.value.kind == "crash"
+        assert "exited between requests (exit status 0)" in str(failure.value)
+        assert adapter.restarts == 0
+        assert adapter.provision(case, deadline()) == "x"  # restarted
+        assert adapter.restarts == 1
+    finally:
+        adapter.close()
+
+
 def test_an_unusable_template_is_a_setup_error() -> None:
     with pytest.raises(AdapterSetupError, match="cannot split"):
         CommandTemplateAdapter("gen 'unclosed {time} {secret}")
