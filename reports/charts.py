@@ -1,5 +1,8 @@
 """Charts drawn as inline SVG (no scripts, no external resources), each with a text equivalent.
 
+This module checks a chart's data and measures the drawing out (``ChartView``);
+``templates/chart.html`` holds the SVG markup.
+
 The ``window`` chart shows which time-step offsets a server accepted, one
 row per phase of the step when the log has phases, with the server's
 declared window drawn as an outline around the offsets it promised to accept.
@@ -7,12 +10,10 @@ declared window drawn as an outline around the offsets it promised to accept.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from html import escape
 from typing import Any, Final
 
-from reports.text import utf8_safe
+from reports.templating import ENVIRONMENT, pretty_json
 
 CELL_W: Final = 50
 CELL_H: Final = 30
@@ -31,10 +32,6 @@ CELL_STYLES: Final = {
 
 class ChartDataError(ValueError):
     """Raised when a chart's data cannot be drawn (the report shows the data instead)."""
-
-
-def _e(value: object) -> str:
-    return escape(utf8_safe(str(value)), quote=True)
 
 
 @dataclass(frozen=True)
@@ -118,57 +115,124 @@ def _signed(n: int) -> str:
     return f"+{n}" if n > 0 else ("0" if n == 0 else f"\u2212{-n}")
 
 
-def window_svg(window: WindowData, title: str) -> str:
-    """The SVG drawing plus a sentence saying the same in words."""
+@dataclass(frozen=True)
+class Cell:
+    """One offset of one row: a coloured square with its glyph and a tooltip."""
+
+    x: int
+    y: int
+    width: int
+    height: int
+    fill: str
+    stroke: str
+    tip: str
+    glyph_x: float
+    glyph_y: float
+    glyph: str
+
+
+@dataclass(frozen=True)
+class Row:
+    """One phase of the step (or the one row of real time), its label at the left."""
+
+    label: str
+    label_x: int
+    label_y: float
+    cells: list[Cell]
+
+
+@dataclass(frozen=True)
+class Tick:
+    x: float
+    y: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Outline:
+    """The declared window: a dashed box around the offsets it promises, labelled above."""
+
+    x: int
+    y: int
+    width: int
+    height: int
+    label_x: float
+    label_y: int
+    label: str
+
+
+@dataclass(frozen=True)
+class WindowPicture:
+    """Everything the window chart template draws, measured out in pixels here."""
+
+    title: str
+    width: int
+    height: int
+    rows: list[Row]
+    ticks: list[Tick]
+    axis_x: int
+    axis_y: int
+    outline: Outline | None
+    text: str
+    #: The legend's entries: (fill, stroke, glyph, words), as ``CELL_STYLES``.
+    legend: tuple[tuple[str, str, str, str], ...] = tuple(CELL_STYLES.values())
+
+
+@dataclass(frozen=True)
+class ChartView:
+    """One chart as the template shows it: a picture, or why not and the data instead."""
+
+    title: str
+    picture: WindowPicture | None = None
+    error: str | None = None
+    unknown_kind: str | None = None
+    data_json: str | None = None
+
+
+def window_picture(window: WindowData, title: str) -> WindowPicture:
+    """The geometry of the window chart, plus a sentence saying the same in words."""
     cols, nrows = len(window.offsets), len(window.rows)
     width = max(LABEL_W + cols * CELL_W + 12, 480)  # room for the axis title
     height = TOP + nrows * CELL_H + BOTTOM
-    parts = [
-        f'<svg class="window-chart" role="img" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" aria-label="{_e(title)}">',
-        f"<title>{_e(title)}</title>",
-    ]
+    rows = []
     for r, (label, accepted) in enumerate(window.rows):
         y = TOP + r * CELL_H
-        parts.append(
-            f'<text x="{LABEL_W - 8}" y="{y + CELL_H / 2 + 4}" text-anchor="end" '
-            f'class="lbl">{_e(label)}</text>'
-        )
+        cells = []
         for c, (offset, ok) in enumerate(zip(window.offsets, accepted, strict=True)):
             fill, stroke, glyph, legend = CELL_STYLES[_cell_kind(ok, window.declared(offset))]
             x = LABEL_W + c * CELL_W
-            parts.append(
-                f'<rect x="{x + 1}" y="{y + 1}" width="{CELL_W - 2}" height="{CELL_H - 2}" '
-                f'fill="{fill}" stroke="{stroke}"><title>offset {_signed(offset)}, '
-                f"{_e(label)}: {legend}</title></rect>"
-                f'<text x="{x + CELL_W / 2}" y="{y + CELL_H / 2 + 5}" text-anchor="middle" '
-                f'fill="{stroke}" class="glyph">{glyph}</text>'
+            cells.append(
+                Cell(
+                    x=x + 1,
+                    y=y + 1,
+                    width=CELL_W - 2,
+                    height=CELL_H - 2,
+                    fill=fill,
+                    stroke=stroke,
+                    tip=f"offset {_signed(offset)}, {label}: {legend}",
+                    glyph_x=x + CELL_W / 2,
+                    glyph_y=y + CELL_H / 2 + 5,
+                    glyph=glyph,
+                )
             )
+        rows.append(Row(label, LABEL_W - 8, y + CELL_H / 2 + 4, cells))
     axis_y = TOP + nrows * CELL_H
-    for c, offset in enumerate(window.offsets):
-        tick_x = LABEL_W + c * CELL_W + CELL_W / 2
-        parts.append(
-            f'<text x="{tick_x}" y="{axis_y + 16}" text-anchor="middle" class="tick">'
-            f"{_signed(offset)}</text>"
-        )
-    parts.append(
-        f'<text x="{LABEL_W}" y="{axis_y + 36}" class="axis">time-step offset from the '
-        "server's current step (0 = now)</text>"
-    )
+    ticks = [
+        Tick(LABEL_W + c * CELL_W + CELL_W / 2, axis_y + 16, _signed(offset))
+        for c, offset in enumerate(window.offsets)
+    ]
+    outline = None
     inside = [c for c, o in enumerate(window.offsets) if window.declared(o)]
     if inside:
         x0 = LABEL_W + inside[0] * CELL_W - 2
         x1 = LABEL_W + (inside[-1] + 1) * CELL_W + 2
-        parts.append(
-            f'<rect class="declared" x="{x0}" y="{TOP - 4}" width="{x1 - x0}" '
-            f'height="{nrows * CELL_H + 8}" fill="none" stroke="#1a237e" stroke-width="2.5" '
-            f'stroke-dasharray="6 3"/>'
-            f'<text x="{(x0 + x1) / 2}" y="{TOP - 10}" text-anchor="middle" class="declared-lbl">'
+        label = (
             f"declared window {_signed(-(window.back or 0))}\u2026{_signed(window.forward or 0)}"
-            "</text>"
         )
-    parts.append("</svg>")
-    return "".join(parts) + f'<p class="chart-text">{_e(describe_window(window))}</p>'
+        outline = Outline(x0, TOP - 4, x1 - x0, nrows * CELL_H + 8, (x0 + x1) / 2, TOP - 10, label)
+    return WindowPicture(
+        title, width, height, rows, ticks, LABEL_W, axis_y + 36, outline, describe_window(window)
+    )
 
 
 def describe_window(window: WindowData) -> str:
@@ -198,37 +262,21 @@ def describe_window(window: WindowData) -> str:
     return " ".join(sentences)
 
 
-def legend_html() -> str:
-    """A legend for the window chart's cells (colour plus glyph plus words)."""
-    items = "".join(
-        f'<li><span class="swatch" style="background:{fill};border-color:{stroke};'
-        f'color:{stroke}">{glyph}</span> {escape(text)}</li>'
-        for fill, stroke, glyph, text in CELL_STYLES.values()
-    )
-    return (
-        f'<ul class="legend">{items}<li><span class="swatch declared-swatch"></span> '
-        "declared window</li></ul>"
-    )
+def chart_view(kind: str, title: str, data: dict[str, Any]) -> ChartView:
+    """One chart as the template draws it; undrawable or unknown charts keep their data."""
+    if kind != "window":
+        return ChartView(title, unknown_kind=kind, data_json=pretty_json(data))
+    try:
+        return ChartView(title, picture=window_picture(parse_window(data), title))
+    except ChartDataError as exc:
+        return ChartView(
+            title, error=f"Cannot draw this window chart: {exc}.", data_json=pretty_json(data)
+        )
 
 
 def chart_html(kind: str, title: str, data: dict[str, Any]) -> str:
-    """One chart as a figure; undrawable or unknown charts show their data instead."""
-    body: str
-    if kind == "window":
-        try:
-            body = window_svg(parse_window(data), title) + legend_html()
-        except ChartDataError as exc:
-            body = (
-                f'<p class="chart-error">Cannot draw this window chart: {_e(exc)}.</p>'
-                + _data_pre(data)
-            )
-    else:
-        body = f"<p>Chart kind {_e(kind)}, shown as data.</p>" + _data_pre(data)
-    return f'<figure class="chart"><figcaption>{_e(title)}</figcaption>{body}</figure>'
-
-
-def _data_pre(data: dict[str, Any]) -> str:
-    return f"<pre>{_e(json.dumps(data, indent=2, ensure_ascii=False, default=str))}</pre>"
+    """One chart as an HTML figure (the report's templates draw it from ``chart_view``)."""
+    return _figure(chart_view(kind, title, data))
 
 
 def _phase_value(label: str) -> int | float | str:
@@ -275,13 +323,22 @@ def window_from_measured(window: Any, declared: Any = None) -> dict[str, Any]:
     return data
 
 
-def measured_window_html(title: str, window: Any, declared: Any = None) -> str:
+def measured_window_view(title: str, window: Any, declared: Any = None) -> ChartView:
     """The window chart of a ``measured`` record, drawn as the checks' window charts are."""
     try:
         data = window_from_measured(window, declared)
     except ChartDataError as exc:
-        body = f'<p class="chart-error">Cannot draw this window: {_e(exc)}.</p>' + _data_pre(
-            window if isinstance(window, dict) else {"window": window}
+        shown = window if isinstance(window, dict) else {"window": window}
+        return ChartView(
+            title, error=f"Cannot draw this window: {exc}.", data_json=pretty_json(shown)
         )
-        return f'<figure class="chart"><figcaption>{_e(title)}</figcaption>{body}</figure>'
-    return chart_html("window", title, data)
+    return chart_view("window", title, data)
+
+
+def measured_window_html(title: str, window: Any, declared: Any = None) -> str:
+    """The window chart of a ``measured`` record as an HTML figure."""
+    return _figure(measured_window_view(title, window, declared))
+
+
+def _figure(view: ChartView) -> str:
+    return str(ENVIRONMENT.get_template("chart.html").module.chart(view))  # type: ignore[attr-defined]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -234,10 +235,11 @@ def test_provenance_shows_run_id_commit_policy_and_seed(mixed_html: str) -> None
     assert f"twofa-harness 0.1.0, commit <code>{COMMIT}</code>" in mixed_html
     policy = mixed_html[mixed_html.index("<dt>Declared policy</dt>") :]
     assert policy.startswith("<dt>Declared policy</dt><dd><details><summary>totp, window")
-    assert "&quot;period&quot;: 30" in policy
+    assert '"period": 30' in unescape(policy)
     seed = mixed_html[mixed_html.index("<dt>Seed</dt>") :]
     assert "(passwords redacted)" in seed
-    assert "&quot;password&quot;: &quot;&lt;redacted&gt;&quot;" in seed
+    assert "&lt;redacted&gt;" in seed  # escaped, and shown as the text <redacted>
+    assert '"password": "<redacted>"' in unescape(seed)
 
 
 def test_plan_by_check_matrix_links_every_check(mixed_html: str) -> None:
