@@ -1,4 +1,5 @@
-"""What a result log's records share, defined once: the outcome words and the redaction.
+"""What a result log's records share, defined once: the outcome words, the redaction and
+the records themselves (``records.model``, whose JSON schema ``records.schema`` writes).
 
 Every producer of a result log (``twofa run``, ``replay``, ``check-authenticator``, the
 pytest plugin) and every reader of one (``reports/``) import these; this package imports

@@ -9,23 +9,25 @@ chart data stay free-form.
 from __future__ import annotations
 
 import json
-import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, get_args
 
-from records import Outcome
+from pydantic import Field, StrictBool, StrictInt, StrictStr, ValidationError
+
+from records import Outcome, model
 
 #: Check outcomes, in the order every report lists them (the writers' own enum).
 OUTCOMES: Final = tuple(o.value for o in Outcome)
 #: Step outcomes (a step is never "not applicable": the check is).
-STEP_OUTCOMES: Final = tuple(o for o in OUTCOMES if o != Outcome.NOT_APPLICABLE)
+STEP_OUTCOMES: Final = tuple(o.value for o in model.STEP_OUTCOMES)
 #: Verdicts of a ``matrix`` record (``check-authenticator``).
-MATRIX_VERDICTS: Final = ("compatible", "silently_wrong", "refused", "failed")
-#: The same verdicts, most dangerous first: a grouped matrix lists its rows in this order
-#: (an account imported with codes the server refuses is worse than a crash or a refusal).
-MATRIX_SEVERITY: Final = ("silently_wrong", "failed", "refused", "compatible")
+MATRIX_VERDICTS: Final = get_args(model.Verdict)
+#: The same verdicts, most dangerous first: a grouped matrix lists its rows in this order.
+MATRIX_SEVERITY: Final = model.VERDICT_SEVERITY
+#: Severities of a ``finding`` record, worst first.
+FINDING_SEVERITIES: Final = get_args(model.FindingSeverity)
 
 
 class ResultLogError(ValueError):
@@ -42,27 +44,31 @@ class ResultLogError(ValueError):
 #: The ``clock`` of a target the harness cannot move: its checks ran in real time.
 REAL_TIME_CLOCK: Final = "real time"
 
+# The records as written are the records as read (records/model.py); the classes below
+# add only what a reader needs beside them: the line a record came from, defaults for
+# logs from before a field, and views of several records.
+Step = model.Step
+Attachment = model.Attachment
+Chart = model.Chart
+MatrixCell = model.MatrixCell
+#: What an expectations file said about a check (the comment is mandatory).
+Expectation = model.Expected
+EndRecord = model.EndRecord
 
-@dataclass(frozen=True)
-class Target:
+
+class Target(model.TargetInfo):
     """What the run was pointed at: a ``target`` record, or the run record's ``target``."""
 
-    kind: str
-    url: str | None
-    harness: bool | None
-    #: The policy YAML an embedded server was started with, if any.
-    policy_file: str | None = None
-    #: The target's name in the run (``embedded``, ``privacyidea``, a URL); None in older logs.
-    name: str | None = None
-    title: str | None = None
-    capabilities: tuple[str, ...] = ()
-    #: The target's own settings (``--target-option``), as its driver names them.
-    options: dict[str, Any] = field(default_factory=dict)
-    #: Who moves its clock: ``moved by the harness``, ``/__harness__/clock``, ``real time``.
-    clock: str | None = None
+    kind: StrictStr = "unknown"
+    capabilities: model.Names = ()
+    options: model.Object = Field(default_factory=dict)
     #: False for a target that could not be started; ``error`` says why.
-    started: bool = True
-    error: str | None = None
+    started: StrictBool = True
+
+    @classmethod
+    def of(cls, described: model.TargetInfo) -> Target:
+        """The view of a target's description (absent fields take their defaults)."""
+        return cls.model_validate(described.model_dump(exclude_none=True, exclude={"record"}))
 
     @property
     def real_time(self) -> bool:
@@ -86,124 +92,22 @@ class Target:
         return text
 
 
-@dataclass(frozen=True)
-class RunRecord:
+class RunRecord(model.RunRecord):
     """The first line: provenance of the run."""
 
-    format: int
-    tool: str
-    tool_version: str
-    command: str
-    started_at: float
     target: Target
-    plans: tuple[str, ...]
-    variant: dict[str, Any]
-    expectations_file: str | None
-    #: Provenance added by format 1 writers since the run-folder layout; None in older logs.
-    run_id: str | None = None
-    git_commit: str | None = None
-    git_dirty: bool | None = None
-    #: The target's declared policy (``/__harness__/policy``), None when it has none.
-    policy: dict[str, Any] | None = None
-    #: The seed the checks start from, passwords redacted.
-    seed: dict[str, Any] | None = None
-    #: The names of the run's targets as its ``targets`` field lists them; () in older logs.
-    target_names: tuple[str, ...] = ()
-    #: ``twofa run --shard I/N``: ``{index, count, selection}`` (the whole selection's ids).
-    shard: dict[str, Any] | None = None
-    #: ``twofa report merge``: one ``{path, run_id, command, started_at, shard, targets,
-    #: checks}`` per merged log, in the order given.
-    merged_from: tuple[dict[str, Any], ...] = ()
+    merged_from: tuple[model.Object, ...] = ()
+
+    @property
+    def target_names(self) -> tuple[str, ...]:
+        """The names of the run's targets as its ``targets`` field lists them; () in older logs."""
+        return tuple(t.name for t in self.targets or ())
 
 
-@dataclass(frozen=True)
-class Expectation:
-    """What an expectations file said about a check (the comment is mandatory)."""
+class Check(model.CheckRecord):
+    """One ``check`` record, and the line of the log it came from."""
 
-    outcome: str
-    comment: str
-    #: The matrix verdict named by the expectations file (``check-authenticator``), if any.
-    verdict: str | None = None
-
-
-@dataclass(frozen=True)
-class Step:
-    """One step of a check, with the requirement ids it speaks for and its evidence."""
-
-    n: int
-    title: str
-    requirements: tuple[str, ...]
-    outcome: str
-    message: str
-    on_failure: str
-    evidence: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Attachment:
-    """A file next to the log (path relative to the log's folder)."""
-
-    kind: str
-    title: str
-    path: str
-
-
-@dataclass(frozen=True)
-class Chart:
-    """Chart data as written (``window`` is drawn specially; other kinds are shown as data)."""
-
-    kind: str
-    title: str
-    data: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class MatrixCell:
-    """One parameter value tried against an authenticator, and what came of it."""
-
-    parameter: str
-    value: str
-    verdict: str
-    #: A matrix of its own (one row per cell, worst first) instead of the parameter matrix.
-    group: str | None = None
-
-
-@dataclass(frozen=True)
-class Finding:
-    """A plain-language conclusion of the run (``finding`` records), for people."""
-
-    severity: str
-    text: str
-    #: The checks that show it (the first few) and how many there are in all.
-    checks: tuple[str, ...]
-    count: int
-    line: int
-
-
-@dataclass(frozen=True)
-class Check:
-    """One ``check`` record."""
-
-    id: str
-    title: str
-    plan: str
-    requirements: tuple[str, ...]
-    severity: str
-    outcome: str
-    reason: str
-    expected: Expectation | None
-    started_at: float | None
-    duration_ms: float | None
-    steps: tuple[Step, ...]
-    attachments: tuple[Attachment, ...]
-    charts: tuple[Chart, ...]
-    matrix: tuple[MatrixCell, ...]
-    #: The check's own variant when a run tries several (else the run's variant applies).
-    variant: dict[str, Any] | None
-    #: Line of the log the record came from, for messages that point back at it.
-    line: int
-    #: The target it ran against, as logged; None in logs from before several targets.
-    target: str | None = None
+    line: StrictInt = 0
 
     @property
     def all_requirements(self) -> tuple[str, ...]:
@@ -214,29 +118,16 @@ class Check:
         return tuple(seen)
 
 
-@dataclass(frozen=True)
-class EndRecord:
-    """The last line, written only when the run finished."""
+class Finding(model.FindingRecord):
+    """A plain-language conclusion of the run (``finding`` records), and its line."""
 
-    finished_at: float
-    counts: dict[str, int]
-    unexpected: tuple[str, ...]
-    exit_status: int | None
+    line: StrictInt = 0
 
 
-@dataclass(frozen=True)
-class Measurement:
+class Measurement(model.MeasuredRecord):
     """A ``measured`` record: what a target's checks measured, beside what it declares."""
 
-    target: str
-    real_time: bool
-    #: The declared policy (the shape of ``/__harness__/policy`` where keys overlap), or None.
-    declared: dict[str, Any] | None
-    #: Where each part of the declaration comes from (``"doc URL: words"``), by key.
-    sources: dict[str, str]
-    #: What the run measured, as logged (keys absent when not measured), or None.
-    measured: dict[str, Any] | None
-    line: int
+    line: StrictInt = 0
 
 
 @dataclass(frozen=True)
@@ -308,261 +199,6 @@ class RunLog:
         return [c for c in self.checks if self.target_of(c) == target]
 
 
-class _Fields:
-    """Typed access to one record's fields; every problem names the file, line and field."""
-
-    def __init__(self, path: Path, line: int, obj: Mapping[str, Any], where: str = "") -> None:
-        self.path = path
-        self.line = line
-        self.obj = obj
-        self.where = where
-
-    def fail(self, problem: str) -> ResultLogError:
-        return ResultLogError(self.path, self.line, f"{self.where}{problem}")
-
-    def sub(self, obj: Any, where: str) -> _Fields:
-        if not isinstance(obj, dict):
-            raise self.fail(f"{where} must be an object")
-        return _Fields(self.path, self.line, obj, f"{self.where}{where}: ")
-
-    def text(self, key: str, default: str | None = None) -> str:
-        value = self.obj.get(key, default)
-        if not isinstance(value, str):
-            raise self.fail(f"field {key!r} must be a string")
-        return value
-
-    def opt_text(self, key: str) -> str | None:
-        value = self.obj.get(key)
-        if value is not None and not isinstance(value, str):
-            raise self.fail(f"field {key!r} must be a string or null")
-        return value
-
-    def number(self, key: str) -> float:
-        value = self.obj.get(key)
-        # NaN and infinities: Python's JSON reader takes them, but no report can show them.
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-        ):
-            raise self.fail(f"field {key!r} must be a finite number")
-        return float(value)
-
-    def opt_number(self, key: str) -> float | None:
-        return None if self.obj.get(key) is None else self.number(key)
-
-    def opt_bool(self, key: str) -> bool | None:
-        value = self.obj.get(key)
-        if value is not None and not isinstance(value, bool):
-            raise self.fail(f"field {key!r} must be true, false or null")
-        return value
-
-    def opt_mapping(self, key: str) -> dict[str, Any] | None:
-        value = self.obj.get(key)
-        if value is not None and not isinstance(value, dict):
-            raise self.fail(f"field {key!r} must be an object or null")
-        return value
-
-    def opt_int(self, key: str) -> int | None:
-        value = self.obj.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            raise self.fail(f"field {key!r} must be an integer or null")
-        return value
-
-    def str_list(self, key: str) -> tuple[str, ...]:
-        value = self.obj.get(key, [])
-        if value is None:
-            return ()
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.fail(f"field {key!r} must be a list of strings")
-        return tuple(value)
-
-    def obj_list(self, key: str) -> list[Any]:
-        value = self.obj.get(key, [])
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            raise self.fail(f"field {key!r} must be a list")
-        return value
-
-    def mapping(self, key: str) -> dict[str, Any]:
-        value = self.obj.get(key, {})
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            raise self.fail(f"field {key!r} must be an object")
-        return value
-
-    def choice(self, key: str, allowed: tuple[str, ...]) -> str:
-        value = self.text(key)
-        if value not in allowed:
-            raise self.fail(f"field {key!r} is {value!r}, expected one of {', '.join(allowed)}")
-        return value
-
-
-def _target(f: _Fields) -> Target:
-    """A target's description: a ``target`` record or the run record's ``target``."""
-    harness = f.obj.get("harness")
-    started = f.opt_bool("started")
-    return Target(
-        kind=f.text("kind", "unknown"),
-        url=f.opt_text("url"),
-        harness=harness if isinstance(harness, bool) else None,
-        policy_file=f.opt_text("policy_file"),
-        name=f.opt_text("name"),
-        title=f.opt_text("title"),
-        capabilities=f.str_list("capabilities"),
-        options=f.mapping("options"),
-        clock=f.opt_text("clock"),
-        started=started is not False,
-        error=f.opt_text("error"),
-    )
-
-
-def _target_names(f: _Fields) -> tuple[str, ...]:
-    names: list[str] = []
-    for i, raw in enumerate(f.obj_list("targets"), 1):
-        name = f.sub(raw, f"targets[{i}]").text("name")
-        if name in names:
-            raise f.fail(f"field 'targets' lists {name!r} twice")
-        names.append(name)
-    return tuple(names)
-
-
-def _run(f: _Fields) -> RunRecord:
-    fmt = f.obj.get("format", 1)
-    if isinstance(fmt, bool) or not isinstance(fmt, int):
-        raise f.fail("field 'format' must be an integer")
-    return RunRecord(
-        format=fmt,
-        tool=f.text("tool", "twofa-harness"),
-        tool_version=f.text("tool_version", "unknown"),
-        command=f.text("command"),
-        started_at=f.number("started_at"),
-        target=_target(f.sub(f.obj.get("target", {}), "target")),
-        plans=f.str_list("plans"),
-        variant=f.mapping("variant"),
-        expectations_file=f.opt_text("expectations_file"),
-        run_id=f.opt_text("run_id"),
-        git_commit=f.opt_text("git_commit"),
-        git_dirty=f.opt_bool("git_dirty"),
-        policy=f.opt_mapping("policy"),
-        seed=f.opt_mapping("seed"),
-        target_names=_target_names(f),
-        shard=f.opt_mapping("shard"),
-        merged_from=tuple(m for m in f.obj_list("merged_from") if isinstance(m, dict)),
-    )
-
-
-def _step(f: _Fields, index: int) -> Step:
-    n = f.obj.get("n", index)
-    if isinstance(n, bool) or not isinstance(n, int):
-        raise f.fail("field 'n' must be an integer")
-    return Step(
-        n=n,
-        title=f.text("title"),
-        requirements=f.str_list("requirements"),
-        outcome=f.choice("outcome", STEP_OUTCOMES),
-        message=f.opt_text("message") or "",
-        on_failure=f.text("on_failure", "stop"),
-        evidence=f.mapping("evidence"),
-    )
-
-
-def _check(f: _Fields) -> Check:
-    raw_expected = f.obj.get("expected")
-    expected = None
-    if raw_expected is not None:
-        e = f.sub(raw_expected, "expected")
-        verdict = e.obj.get("verdict")
-        expected = Expectation(
-            outcome=e.choice("outcome", OUTCOMES),
-            comment=e.text("comment", ""),
-            verdict=None if verdict is None else e.choice("verdict", MATRIX_VERDICTS),
-        )
-    steps = tuple(_step(f.sub(raw, f"step {i}"), i) for i, raw in enumerate(f.obj_list("steps"), 1))
-    attachments = []
-    for i, raw in enumerate(f.obj_list("attachments"), 1):
-        a = f.sub(raw, f"attachment {i}")
-        path = a.text("path")
-        attachments.append(Attachment(a.text("kind", "file"), a.text("title", path), path))
-    charts = []
-    for i, raw in enumerate(f.obj_list("charts"), 1):
-        c = f.sub(raw, f"chart {i}")
-        kind = c.text("kind")
-        charts.append(Chart(kind, c.text("title", kind), c.mapping("data")))
-    # The format shows one matrix object per check; a list of them is accepted too.
-    raw_matrix = f.obj.get("matrix")
-    if raw_matrix is None:
-        raw_matrix = []
-    elif not isinstance(raw_matrix, list):
-        raw_matrix = [raw_matrix]
-    matrix = []
-    for i, raw in enumerate(raw_matrix, 1):
-        m = f.sub(raw, f"matrix {i}")
-        value = m.obj.get("value")
-        matrix.append(
-            MatrixCell(
-                parameter=m.text("parameter"),
-                value=value if isinstance(value, str) else json.dumps(value),
-                verdict=m.choice("verdict", MATRIX_VERDICTS),
-                group=m.opt_text("group"),
-            )
-        )
-    return Check(
-        id=f.text("id"),
-        title=f.text("title", f.text("id")),
-        plan=f.text("plan"),
-        requirements=f.str_list("requirements"),
-        severity=f.text("severity", "error"),
-        outcome=f.choice("outcome", OUTCOMES),
-        reason=f.opt_text("reason") or "",
-        expected=expected,
-        started_at=f.opt_number("started_at"),
-        duration_ms=f.opt_number("duration_ms"),
-        steps=steps,
-        attachments=tuple(attachments),
-        charts=tuple(charts),
-        matrix=tuple(matrix),
-        variant=f.opt_mapping("variant"),
-        line=f.line,
-        target=f.opt_text("target"),
-    )
-
-
-#: Severities of a ``finding`` record, worst first.
-FINDING_SEVERITIES: Final = ("error", "warning", "info")
-
-
-def _finding(f: _Fields) -> Finding:
-    count = f.opt_int("count")
-    checks = f.str_list("checks")
-    return Finding(
-        severity=f.choice("severity", FINDING_SEVERITIES),
-        text=f.text("text"),
-        checks=checks,
-        count=len(checks) if count is None else count,
-        line=f.line,
-    )
-
-
-def _measured(f: _Fields) -> Measurement:
-    real_time = f.obj.get("real_time")
-    if not isinstance(real_time, bool):
-        raise f.fail("field 'real_time' must be true or false")
-    sources = f.mapping("sources")
-    if not all(isinstance(v, str) for v in sources.values()):
-        raise f.fail("field 'sources' must map keys to strings")
-    return Measurement(
-        target=f.text("target"),
-        real_time=real_time,
-        declared=f.opt_mapping("declared"),
-        sources=dict(sources),
-        measured=f.opt_mapping("measured"),
-        line=f.line,
-    )
-
-
 def _fallback_name(target: Target) -> str:
     """The name of the one target of a log from before ``targets``: what the runner calls it."""
     if target.name is not None:
@@ -594,18 +230,19 @@ class _Targets:
         if name not in self.seen:
             self.seen.append(name)
 
-    def target(self, f: _Fields) -> None:
-        name = f.text("name")
-        self._known(name, f.line, "a 'target' record")
-        if name in self.described:
-            raise f.fail(f"a second 'target' record for {name!r}")
-        self.described[name] = _target(f)
+    def target(self, record: model.TargetRecord, line: int) -> None:
+        self._known(record.name, line, "a 'target' record")
+        if record.name in self.described:
+            raise ResultLogError(self.path, line, f"a second 'target' record for {record.name!r}")
+        self.described[record.name] = Target.of(record)
 
-    def measurement(self, f: _Fields) -> None:
-        measurement = _measured(f)
-        self._known(measurement.target, f.line, "a 'measured' record")
+    def measurement(self, measurement: Measurement) -> None:
+        line = measurement.line
+        self._known(measurement.target, line, "a 'measured' record")
         if measurement.target in self.measured:
-            raise f.fail(f"a second 'measured' record for {measurement.target!r}")
+            raise ResultLogError(
+                self.path, line, f"a second 'measured' record for {measurement.target!r}"
+            )
         self.measured[measurement.target] = measurement
 
     def check(self, check: Check) -> None:
@@ -632,16 +269,87 @@ class _Targets:
         return tuple(runs)
 
 
-def _end(f: _Fields) -> EndRecord:
-    counts = f.mapping("counts")
-    if not all(isinstance(v, int) and not isinstance(v, bool) for v in counts.values()):
-        raise f.fail("field 'counts' must map outcomes to integers")
-    return EndRecord(
-        finished_at=f.number("finished_at"),
-        counts=dict(counts),
-        unexpected=f.str_list("unexpected"),
-        exit_status=f.opt_int("exit_status"),
+#: How each kind of record is read: the records' own classes, with the reader's additions.
+_READ_AS: Final[dict[str, type[model.Record]]] = {
+    **model.KINDS,
+    "run": RunRecord,
+    "check": Check,
+    "finding": Finding,
+    "measured": Measurement,
+}
+#: Records that carry the line they came from (for messages that point back at it).
+_LINED: Final = frozenset({"check", "finding", "measured"})
+
+#: What a field must be, by pydantic's error type, in the words of a reader's message.
+_MUST_BE: Final = {
+    "string_type": "must be a string",
+    "int_type": "must be an integer",
+    "int_from_float": "must be an integer",
+    "float_type": "must be a number",
+    "finite_number": "must be a finite number",
+    "bool_type": "must be true or false",
+    "list_type": "must be a list",
+    "tuple_type": "must be a list",
+    "dict_type": "must be an object",
+    "model_type": "must be an object",
+    "model_attributes_type": "must be an object",
+}
+#: How many of a record's problems a message lists.
+_PROBLEMS_SHOWN: Final = 3
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    """A field's place in a record: ``steps[2].outcome`` (list items counted from 1)."""
+    text = ""
+    for part in loc:
+        text += f"[{part + 1}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+def _problems(kind: str, error: ValidationError) -> str:
+    """One sentence for what is wrong with a record, its first few problems named."""
+    said = []
+    # A wrong value first: it is the likelier slip than a field left out.
+    problems = sorted(error.errors(include_url=False), key=lambda p: p["type"] == "missing")
+    for problem in problems[:_PROBLEMS_SHOWN]:
+        field_ = f"field {_where(problem['loc'])!r}"
+        kind_of = problem["type"]
+        if kind_of == "missing":
+            said.append(f"{field_} is missing")
+        elif kind_of in ("literal_error", "enum"):
+            allowed = re.sub(r"<\w+\.\w+: ('[^']*')>", r"\1", problem["ctx"]["expected"])
+            said.append(f"{field_} is {problem['input']!r}, expected {allowed}")
+        elif kind_of in _MUST_BE:
+            said.append(f"{field_} {_MUST_BE[kind_of]}")
+        else:
+            said.append(f"{field_}: {problem['msg'][:1].lower()}{problem['msg'][1:]}")
+    more = error.error_count() - len(said)
+    article = "an" if kind[:1] in "aeiou" else "a"
+    return (
+        f"{article} {kind!r} record: "
+        + "; ".join(said)
+        + (f" (and {more} more)" if more > 0 else "")
     )
+
+
+def _read(path: Path, number: int, kind: str, obj: dict[str, Any]) -> model.Record:
+    """One line's record, validated by its kind's class; problems name the file and line."""
+    if kind in _LINED:
+        obj = {**obj, "line": number}
+    try:
+        return _READ_AS[kind].model_validate(obj)
+    except ValidationError as exc:
+        raise ResultLogError(path, number, _problems(kind, exc)) from None
+
+
+def _run(path: Path, number: int, obj: dict[str, Any]) -> RunRecord:
+    run = _read(path, number, "run", obj)
+    assert isinstance(run, RunRecord)
+    names = run.target_names
+    for name in names:
+        if names.count(name) > 1:
+            raise ResultLogError(path, number, f"field 'targets' lists {name!r} twice")
+    return run
 
 
 def load_log(path: Path | str) -> RunLog:
@@ -688,31 +396,32 @@ def load_log(path: Path | str) -> RunLog:
         if not isinstance(obj, dict):
             raise ResultLogError(path, number, "not a JSON object")
         kind = obj.get("record")
-        fields = _Fields(path, number, obj)
         if run is None:
             if kind != "run":
                 raise ResultLogError(path, number, "the first record must be a 'run' record")
-            run = _run(fields)
+            run = _run(path, number, obj)
             targets.listed = run.target_names
-        elif kind == "run":
-            raise ResultLogError(path, number, "a second 'run' record")
-        elif end is not None and kind in ("check", "end", "finding", "target", "measured"):
-            raise ResultLogError(path, number, f"a {kind!r} record after the 'end' record")
-        elif kind == "check":
-            check = _check(fields)
-            targets.check(check)
-            checks.append(check)
-        elif kind == "target":
-            targets.target(fields)
-        elif kind == "measured":
-            targets.measurement(fields)
-        elif kind == "end":
-            end = _end(fields)
-        elif kind == "finding":
-            found.append(_finding(fields))
-        elif not isinstance(kind, str):
+            continue
+        if not isinstance(kind, str):
             raise ResultLogError(path, number, "no 'record' field")
-        # Other record kinds are future additions: ignored, as the format asks.
+        if kind not in _READ_AS:
+            continue  # a future kind of record: ignored, as the format asks
+        if kind == "run":
+            raise ResultLogError(path, number, "a second 'run' record")
+        if end is not None:
+            raise ResultLogError(path, number, f"a {kind!r} record after the 'end' record")
+        record = _read(path, number, kind, obj)
+        if isinstance(record, Check):
+            targets.check(record)
+            checks.append(record)
+        elif isinstance(record, model.TargetRecord):
+            targets.target(record, number)
+        elif isinstance(record, Measurement):
+            targets.measurement(record)
+        elif isinstance(record, EndRecord):
+            end = record
+        elif isinstance(record, Finding):
+            found.append(record)
     if run is None:
         raise ResultLogError(path, None, "empty: no 'run' record")
     return RunLog(

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from records import unexpected
+from records import Outcome, unexpected
 from reports.log import OUTCOMES, Check, RunLog, Step
 
 #: Verdicts, worst first.
@@ -172,5 +172,5 @@ def case_names(log: RunLog) -> list[str]:
 
 def failing_steps(check: Check) -> list[Step]:
     """The steps that explain a check's outcome: failed or errored ones, else warnings."""
-    bad = [s for s in check.steps if s.outcome in ("failed", "error")]
-    return bad or [s for s in check.steps if s.outcome == "warning"]
+    bad = [s for s in check.steps if s.outcome in (Outcome.FAILED, Outcome.ERROR)]
+    return bad or [s for s in check.steps if s.outcome is Outcome.WARNING]

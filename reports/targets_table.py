@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
+from records import model
 from reports.log import ResultLogError, RunLog, load_log
 from reports.policy import compare
 
@@ -26,9 +27,15 @@ START: Final = "<!-- targets-table:start -->"
 END: Final = "<!-- targets-table:end -->"
 #: The trimmed log kept beside the document (what the table is rendered from).
 RUN_FILE: Final = "targets-run.jsonl"
-#: Record fields kept in the trimmed log: what the table needs, not the evidence.
-CHECK_FIELDS: Final = ("record", "target", "id", "title", "plan", "requirements", "severity")
-CHECK_RESULT_FIELDS: Final = ("outcome", "reason", "expected")
+#: What the trimmed log empties in a check record: its evidence, which the table does not
+#: need (the fields stay, empty, as the format has every check record carry them).
+EVIDENCE: Final = {
+    "started_at": None,
+    "duration_ms": None,
+    "steps": (),
+    "attachments": (),
+    "charts": (),
+}
 
 
 def _cell(text: str) -> str:
@@ -139,8 +146,8 @@ def trimmed_records(log_path: Path) -> list[str]:
         if kind in ("run", "target", "measured", "end"):
             kept.append(json.dumps(record, sort_keys=True))
         elif kind == "check":
-            fields = {k: record.get(k) for k in (*CHECK_FIELDS, *CHECK_RESULT_FIELDS)}
-            kept.append(json.dumps(fields, sort_keys=True))
+            check = model.CheckRecord.model_validate(record).model_copy(update=EVIDENCE)
+            kept.append(json.dumps(check.dump(), sort_keys=True))
     return kept
 
 

@@ -101,35 +101,42 @@ def test_cut_off_line_in_a_complete_log_is_an_error(tmp_path: Path) -> None:
         load_log(path)
 
 
+def _without(record: dict[str, object], key: str) -> dict[str, object]:
+    return {k: v for k, v in record.items() if k != key}
+
+
+_CHECK = check_record("x", "p", "passed")
+
+
 @pytest.mark.parametrize(
     ("record", "problem"),
     [
-        ({"record": "check", "id": "x", "plan": "p", "outcome": "great"}, "'outcome' is 'great'"),
-        ({"record": "check", "plan": "p", "outcome": "passed"}, "field 'id' must be a string"),
         (
-            {"record": "check", "id": "x", "plan": "p", "outcome": "passed", "steps": [3]},
-            "step 1 must be an object",
+            {**_CHECK, "outcome": "great"},
+            "a 'check' record: field 'outcome' is 'great', expected 'passed', 'failed',",
         ),
+        ({**_CHECK, "id": 7}, "a 'check' record: field 'id' must be a string"),
+        (_without(_CHECK, "id"), "a 'check' record: field 'id' is missing"),
+        (_without(_CHECK, "steps"), "field 'steps' is missing"),
+        ({**_CHECK, "steps": [3]}, "field 'steps[1]' must be an object"),
         (
-            {"record": "check", "id": "x", "plan": "p", "outcome": "passed", "requirements": "A"},
-            "'requirements' must be a list of strings",
+            {**_CHECK, "steps": [{**_CHECK["steps"][0], "outcome": "not_applicable"}]},  # type: ignore[dict-item]
+            "field 'steps[1].outcome': a step is never not_applicable",
         ),
+        ({**_CHECK, "requirements": "A"}, "field 'requirements' must be a list"),
+        ({**_CHECK, "requirements": ["A", 1]}, "field 'requirements[2]' must be a string"),
         (["not", "an", "object"], "not a JSON object"),
         ({"no_record_field": 1}, "no 'record' field"),
         ({"record": "run", "command": "run", "started_at": 1.0}, "a second 'run' record"),
+        ({**_CHECK, "started_at": "soon"}, "field 'started_at' must be a number"),
+        ({**_CHECK, "duration_ms": 1e999}, "field 'duration_ms' must be a finite number"),
+        ({**_CHECK, "variant": "SHA1"}, "field 'variant' must be an object"),
+        ({**_CHECK, "severity": "fatal"}, "field 'severity' is 'fatal', expected 'error' or"),
         (
-            {"record": "check", "id": "x", "plan": "p", "outcome": "passed", "started_at": "soon"},
-            "'started_at' must be a finite number",
+            {**end_record([], []), "counts": {"passed": 1.5}},
+            "an 'end' record: field 'counts.passed' must be an integer",
         ),
-        (
-            {"record": "check", "id": "x", "plan": "p", "outcome": "passed", "duration_ms": 1e999},
-            "'duration_ms' must be a finite number",
-        ),
-        (
-            {"record": "check", "id": "x", "plan": "p", "outcome": "passed", "variant": "SHA1"},
-            "'variant' must be an object or null",
-        ),
-        ({"record": "end", "finished_at": 2.0, "counts": {"passed": 1.5}}, "'counts' must map"),
+        (_without(end_record([], []), "finished_at"), "field 'finished_at' is missing"),
     ],
 )
 def test_bad_records_name_the_line_and_the_problem(

@@ -27,7 +27,9 @@ def _rows(
     declared: dict[str, Any] | None,
     sources: dict[str, str] | None = None,
 ) -> dict[str, PolicyRow]:
-    measurement = Measurement("t", False, declared, sources or {}, measured, 1)
+    measurement = Measurement(
+        target="t", real_time=False, declared=declared, sources=sources or {}, measured=measured
+    )
     return {row.aspect: row for row in compare(measurement)}
 
 

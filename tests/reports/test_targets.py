@@ -180,10 +180,10 @@ def _log_with(tmp_path: Path, *extra: dict[str, Any]) -> Path:
             target_record({"name": "ghost", "kind": "peer"}),
             "a 'target' record names target 'ghost'",
         ),
-        ({"record": "target", "kind": "peer"}, "field 'name' must be a string"),
+        ({"record": "target", "kind": "peer"}, "a 'target' record: field 'name' is missing"),
         (
             target_record({"name": "peer", "capabilities": "clock"}),
-            "'capabilities' must be a list of strings",
+            "field 'capabilities' must be a list",
         ),
         (
             {**measured_record("peer", {}, None), "real_time": "no"},
@@ -191,7 +191,7 @@ def _log_with(tmp_path: Path, *extra: dict[str, Any]) -> Path:
         ),
         (
             measured_record("peer", {}, None, sources={"window": 3}),  # type: ignore[dict-item]
-            "field 'sources' must map keys to strings",
+            "field 'sources.window' must be a string",
         ),
         ({**measured_record("peer", {}, None), "measured": [1]}, "'measured' must be an object"),
         (measured_record("ghost", {}, None), "a 'measured' record names target 'ghost'"),
