@@ -22,7 +22,7 @@ from conformance.drivers.seam import Answer, Capability, DriverError
 from conformance.http import Exchange, TargetUnreachable
 from conformance.measure import MeasurementFailed
 from conformance.target import TargetError
-from records import Outcome
+from records import Outcome, model
 
 if TYPE_CHECKING:
     from conformance.session import RunContext
@@ -64,16 +64,17 @@ class StepRecord:
     message: str = ""
     evidence: dict[str, Any] = field(default_factory=dict)
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "n": self.n,
-            "title": self.title,
-            "requirements": list(self.requirements),
-            "outcome": self.outcome.value,
-            "message": self.message,
-            "on_failure": self.on_failure,
-            "evidence": self.evidence,
-        }
+    def record(self) -> model.Step:
+        """The step as the result log has it."""
+        return model.Step(
+            n=self.n,
+            title=self.title,
+            requirements=self.requirements,
+            outcome=self.outcome,
+            message=self.message,
+            on_failure=self.on_failure,
+            evidence=self.evidence,
+        )
 
 
 class Step:

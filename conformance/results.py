@@ -14,9 +14,7 @@ from typing import IO, Any
 
 from conformance.checks import CheckResult
 from conformance.expectations import Expectation
-from records import Outcome, redact, unexpected
-
-FORMAT = 1
+from records import Outcome, model, redact, unexpected
 
 
 def harness_commit() -> tuple[str | None, bool | None]:
@@ -74,9 +72,9 @@ class ResultLog:
         #: More than one target: checks are named ``TARGET::CHECK`` in ``unexpected``.
         self.several_targets = False
 
-    def _write(self, record: dict[str, Any]) -> None:
+    def _write(self, record: model.Record) -> None:
         # The one redaction, on the whole record: evidence a check handed its steps too.
-        self._file.write(json.dumps(redact(record), default=str) + "\n")
+        self._file.write(json.dumps(redact(record.dump())) + "\n")
         self._file.flush()
 
     def start(
@@ -98,25 +96,28 @@ class ResultLog:
         # One target named by ``target`` alone (replay, check-authenticator): no ``targets``.
         self.several_targets = targets is not None and len(targets) > 1
         self._write(
-            {
-                "record": "run",
-                "format": FORMAT,
-                "run_id": run_id,
-                "tool": "twofa-harness",
-                "tool_version": version("twofa-harness"),
-                "git_commit": commit,
-                "git_dirty": dirty,
-                "command": command,
-                "started_at": time.time(),
-                "target": target,
-                **({"targets": targets} if targets is not None else {}),
-                "policy": policy,
-                "seed": seed,
-                "plans": plans,
-                "variant": variant,
-                "expectations_file": expectations_file,
-                **({"shard": shard} if shard is not None else {}),
-            }
+            model.RunRecord(
+                format=model.FORMAT,
+                run_id=run_id,
+                tool="twofa-harness",
+                tool_version=version("twofa-harness"),
+                git_commit=commit,
+                git_dirty=dirty,
+                command=command,
+                started_at=time.time(),
+                target=model.TargetInfo.model_validate(target),
+                targets=(
+                    None
+                    if targets is None
+                    else tuple(model.TargetName.model_validate(t) for t in targets)
+                ),
+                policy=policy,
+                seed=seed,
+                plans=tuple(plans),
+                variant=variant,
+                expectations_file=expectations_file,
+                shard=shard,
+            )
         )
 
     def target(self, described: dict[str, Any], started_at: float) -> None:
@@ -124,7 +125,7 @@ class ResultLog:
 
         ``started_at`` is when its start began (so its time includes starting it).
         """
-        self._write({"record": "target", **described, "started_at": started_at})
+        self._write(model.TargetRecord.model_validate({**described, "started_at": started_at}))
 
     def measured(
         self,
@@ -137,14 +138,13 @@ class ResultLog:
     ) -> None:
         """What the target's configuration declares beside what its checks measured."""
         self._write(
-            {
-                "record": "measured",
-                "target": target,
-                "real_time": real_time,
-                "declared": declared,
-                "sources": sources,
-                "measured": measured,
-            }
+            model.MeasuredRecord(
+                target=target,
+                real_time=real_time,
+                declared=declared,
+                sources=sources,
+                measured=measured,
+            )
         )
 
     def check(self, result: CheckResult, expected: Expectation | None) -> None:
@@ -154,44 +154,42 @@ class ResultLog:
             key = f"{result.target}::{spec.id}" if self.several_targets else spec.id
             self.unexpected.append(key)
         self._write(
-            {
-                "record": "check",
-                "target": result.target or None,
-                "id": spec.id,
-                "title": spec.title,
-                "plan": spec.plan,
-                "requirements": list(spec.requirements),
-                "severity": spec.severity,
-                "needs": sorted(c.value for c in spec.needs),
-                "outcome": result.outcome.value,
-                "reason": result.reason,
-                "expected": (
-                    {
-                        "outcome": expected.logged_outcome(result.outcome.value),
-                        "outcomes": list(expected.accepted),
-                        "comment": expected.comment,
-                    }
+            model.CheckRecord(
+                target=result.target or None,
+                id=spec.id,
+                title=spec.title,
+                plan=spec.plan,
+                requirements=spec.requirements,
+                severity=spec.severity,
+                needs=tuple(sorted(c.value for c in spec.needs)),
+                outcome=result.outcome,
+                reason=result.reason,
+                expected=(
+                    model.Expected(
+                        outcome=Outcome(expected.logged_outcome(result.outcome.value)),
+                        outcomes=tuple(Outcome(o) for o in expected.accepted),
+                        comment=expected.comment,
+                    )
                     if expected
                     else None
                 ),
-                "started_at": result.started_at,
-                "duration_ms": round(result.duration_ms, 1),
-                "steps": [step.as_dict() for step in result.steps],
-                "attachments": result.attachments,
-                "charts": result.charts,
-            }
+                started_at=result.started_at,
+                duration_ms=round(result.duration_ms, 1),
+                steps=tuple(step.record() for step in result.steps),
+                attachments=tuple(model.Attachment.model_validate(a) for a in result.attachments),
+                charts=tuple(model.Chart.model_validate(c) for c in result.charts),
+            )
         )
 
     def end(self) -> int:
         exit_status = 1 if self.unexpected else 0
         self._write(
-            {
-                "record": "end",
-                "finished_at": time.time(),
-                "counts": {o.value: self.counts.get(o.value, 0) for o in Outcome},
-                "unexpected": self.unexpected,
-                "exit_status": exit_status,
-            }
+            model.EndRecord(
+                finished_at=time.time(),
+                counts={o.value: self.counts.get(o.value, 0) for o in Outcome},
+                unexpected=tuple(self.unexpected),
+                exit_status=exit_status,
+            )
         )
         self._file.close()
         return exit_status

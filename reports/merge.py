@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from records import Outcome
+from records import Outcome, model
 from reports.log import ResultLogError, RunLog, load_log
 from reports.summary import is_unexpected
 
@@ -136,14 +136,13 @@ def _joined_measurements(target: str, measured: list[dict[str, Any]]) -> dict[st
         _join(joined, record.get("measured") or {})
         sources.update(record.get("sources") or {})
     first = measured[0]
-    return {
-        "record": "measured",
-        "target": target,
-        "real_time": any(bool(r.get("real_time")) for r in measured),
-        "declared": first.get("declared"),
-        "sources": sources,
-        "measured": joined or None,
-    }
+    return model.MeasuredRecord(
+        target=target,
+        real_time=any(bool(r.get("real_time")) for r in measured),
+        declared=first.get("declared"),
+        sources=sources,
+        measured=joined or None,
+    ).dump()
 
 
 def merge_logs(paths: Sequence[Path | str], out: Path | str, *, run_id: str | None = None) -> Path:
@@ -239,15 +238,14 @@ def merge_logs(paths: Sequence[Path | str], out: Path | str, *, run_id: str | No
         counts[check.outcome] = counts.get(check.outcome, 0) + 1
         if is_unexpected(check):
             unexpected.append(merged.key(check))
-    end = {
-        "record": "end",
-        "finished_at": max(p.log.end.finished_at for p in parts if p.log.end is not None),
-        "counts": counts,
-        "unexpected": unexpected,
-        "exit_status": 1 if unexpected else 0,
-    }
+    end = model.EndRecord(
+        finished_at=max(p.log.end.finished_at for p in parts if p.log.end is not None),
+        counts=counts,
+        unexpected=tuple(unexpected),
+        exit_status=1 if unexpected else 0,
+    )
     with tmp.open("a", encoding="utf-8") as file:
-        file.write(json.dumps(end) + "\n")
+        file.write(json.dumps(end.dump()) + "\n")
     tmp.replace(log_path)
     _copy_attachments(parts, out_dir)
     return log_path

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import IO, Any, Final, cast
 
 from conformance.expectations import Expectation
 from conformance.results import harness_commit
@@ -23,7 +23,7 @@ from conformance.vendor.cases import FAMILIES, Case
 from conformance.vendor.dialect_cases import DialectCase
 from conformance.vendor.summary import Finding, findings
 from conformance.vendor.verdicts import Diagnosis, Verdict, judge
-from records import PUBLIC_TEST_DATA, redact
+from records import PUBLIC_TEST_DATA, Outcome, model, redact
 
 #: Seconds a case may take, provisioning and codes together, unless --timeout says otherwise.
 DEFAULT_TIMEOUT: Final = 5.0
@@ -207,7 +207,7 @@ def run_cases(
 # -- the result log (docs/result-log.md) ----------------------------------------------------
 
 
-def _evidence(result: CaseResult) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def _steps(result: CaseResult) -> tuple[model.Step, ...]:
     case = result.case
     provision_evidence: dict[str, Any] = (
         {"uri": case.uri} if case.scanned else {"typed_key": case.typed_key}
@@ -227,25 +227,14 @@ def _evidence(result: CaseResult) -> tuple[list[dict[str, Any]], dict[str, Any]]
         "note": "the secrets are public test seeds (RFC 4226/6238, the Key Uri Format wiki)",
         PUBLIC_TEST_DATA: True,
     }
-    steps: list[dict[str, Any]] = []
-    provision_req = [r for r in case.requirements if r.startswith(("URI", "SEC"))]
-    code_req = [r for r in case.requirements if r.startswith("ALG")]
+    provision_req = tuple(r for r in case.requirements if r.startswith(("URI", "SEC")))
+    code_req = tuple(r for r in case.requirements if r.startswith("ALG"))
     how = "Scan the URI" if case.scanned else f"Type the key ({case.provisioning})"
     refused_at_provision = result.stage == "provision" and result.verdict in ("refused", "failed")
     step_failed = refused_at_provision and not result.refusal_conforms
-    steps.append(
-        {
-            "n": 1,
-            "title": how,
-            "requirements": provision_req,
-            "outcome": "failed" if step_failed else "passed",
-            "message": result.reason if refused_at_provision else "accepted",
-            "on_failure": "stop",
-            "evidence": provision_evidence,
-        }
-    )
+    codes_evidence: dict[str, Any] | None = None
     if not refused_at_provision:
-        codes_evidence: dict[str, Any] = {
+        codes_evidence = {
             "times": list(case.times),
             "expected_codes": list(case.expected_codes),
             "received_codes": result.received,
@@ -253,27 +242,51 @@ def _evidence(result: CaseResult) -> tuple[list[dict[str, Any]], dict[str, Any]]
         }
         if result.diagnosis is not None:
             codes_evidence["diagnosis"] = result.diagnosis.as_dict()
-        steps.append(
-            {
-                "n": 2,
-                "title": f"Ask for the codes at {len(case.times)} time(s)",
-                "requirements": code_req,
-                "outcome": "passed" if result.verdict == "compatible" else "failed",
-                "message": result.reason or "every code equals the reference algorithm's",
-                "on_failure": "stop",
-                "evidence": codes_evidence,
-            }
-        )
-    extra: dict[str, Any] = {}
+    # A refusal or a failure is told in the last step's evidence.
+    last = provision_evidence if codes_evidence is None else codes_evidence
     if result.refusal is not None:
-        extra["refusal"] = {"code": result.refusal.code, "message": result.refusal.message}
+        last["refusal"] = {"code": result.refusal.code, "message": result.refusal.message}
     if result.failure is not None:
-        extra["failure"] = {"kind": result.failure.kind, "detail": result.failure.detail}
+        last["failure"] = {"kind": result.failure.kind, "detail": result.failure.detail}
         if result.failure.stderr:
-            extra["failure"]["stderr"] = result.failure.stderr
-    if extra:
-        steps[-1]["evidence"] |= extra
-    return steps, extra
+            last["failure"]["stderr"] = result.failure.stderr
+    steps = [
+        model.Step(
+            n=1,
+            title=how,
+            requirements=provision_req,
+            outcome=Outcome.FAILED if step_failed else Outcome.PASSED,
+            message=result.reason if refused_at_provision else "accepted",
+            on_failure="stop",
+            evidence=provision_evidence,
+        )
+    ]
+    if codes_evidence is not None:
+        steps.append(
+            model.Step(
+                n=2,
+                title=f"Ask for the codes at {len(case.times)} time(s)",
+                requirements=code_req,
+                outcome=Outcome.PASSED if result.verdict == "compatible" else Outcome.FAILED,
+                message=result.reason or "every code equals the reference algorithm's",
+                on_failure="stop",
+                evidence=codes_evidence,
+            )
+        )
+    return tuple(steps)
+
+
+def _cells(result: CaseResult) -> tuple[model.MatrixCell, ...]:
+    """The matrix rows a case fills (none when it did not apply)."""
+    verdict = result.verdict
+    if verdict == "not_applicable":
+        return ()
+    return tuple(
+        model.MatrixCell(
+            parameter=parameter, value=value, verdict=verdict, group=result.case.matrix_group
+        )
+        for parameter, value in result.case.cells
+    )
 
 
 class VendorLog:
@@ -284,9 +297,9 @@ class VendorLog:
         self.path = path
         self._file: IO[str] = path.open("w", encoding="utf-8")
 
-    def _write(self, record: dict[str, Any]) -> None:
+    def _write(self, record: model.Record) -> None:
         # The one redaction (``records``); the cases' own test data says it is public.
-        self._file.write(json.dumps(redact(record), default=str) + "\n")
+        self._file.write(json.dumps(redact(record.dump())) + "\n")
         self._file.flush()
 
     def start(
@@ -299,80 +312,74 @@ class VendorLog:
         timeout: float,
     ) -> None:
         commit, dirty = harness_commit()
-        families = list(dict.fromkeys(c.family for c in cases))
+        families = tuple(dict.fromkeys(c.family for c in cases))
         self._write(
-            {
-                "record": "run",
-                "format": 1,
-                "run_id": run_id,
-                "tool": "twofa-harness",
-                "tool_version": version("twofa-harness"),
-                "git_commit": commit,
-                "git_dirty": dirty,
-                "command": "check-authenticator",
-                "started_at": time.time(),
-                "target": {"kind": adapter.kind, "url": adapter.description, "harness": None},
-                "policy": None,
-                "seed": None,
-                "plans": families,
-                "variant": {"adapter": adapter.kind, "timeout_seconds": timeout},
-                "expectations_file": expectations_file,
-            }
+            model.RunRecord(
+                format=model.FORMAT,
+                run_id=run_id,
+                tool="twofa-harness",
+                tool_version=version("twofa-harness"),
+                git_commit=commit,
+                git_dirty=dirty,
+                command="check-authenticator",
+                started_at=time.time(),
+                target=model.TargetInfo(kind=adapter.kind, url=adapter.description),
+                policy=None,
+                seed=None,
+                plans=families,
+                variant={"adapter": adapter.kind, "timeout_seconds": timeout},
+                expectations_file=expectations_file,
+            )
         )
 
     def case(self, result: CaseResult) -> None:
         case = result.case
-        steps, _ = ([], {}) if result.verdict == "not_applicable" else _evidence(result)
+        applicable = result.verdict != "not_applicable"
         expected = None
         if result.expected is not None:
-            expected = {"outcome": result.expected.outcome, "comment": result.expected.comment}
-            if result.expected.verdict is not None:
-                expected["verdict"] = result.expected.verdict
-                expected["outcome"] = outcome_of(result.expected.verdict, case)
-        record: dict[str, Any] = {
-            "record": "check",
-            "id": case.id,
-            "title": case.title,
-            "plan": case.family,
-            "requirements": list(case.requirements),
-            "severity": "error",
-            "outcome": result.outcome,
-            "reason": result.reason,
-            "expected": expected,
-            "started_at": result.started_at,
-            "duration_ms": round(result.duration_ms, 2),
-            "steps": steps,
-            "attachments": [],
-            "charts": [],
-        }
-        if result.verdict != "not_applicable":
-            record["matrix"] = [
-                {"parameter": parameter, "value": value, "verdict": result.verdict}
-                for parameter, value in case.cells
-            ]
-            if case.matrix_group is not None:
-                for cell in record["matrix"]:
-                    cell["group"] = case.matrix_group
-        self._write(record)
+            wanted = result.expected.verdict
+            expected = model.Expected(
+                outcome=Outcome(
+                    result.expected.outcome if wanted is None else outcome_of(wanted, case)
+                ),
+                comment=result.expected.comment,
+                # The expectations loader admits the matrix verdicts only.
+                verdict=cast("model.Verdict | None", wanted),
+            )
+        self._write(
+            model.CheckRecord(
+                id=case.id,
+                title=case.title,
+                plan=case.family,
+                requirements=tuple(case.requirements),
+                severity="error",
+                outcome=Outcome(result.outcome),
+                reason=result.reason,
+                expected=expected,
+                started_at=result.started_at,
+                duration_ms=round(result.duration_ms, 2),
+                steps=_steps(result) if applicable else (),
+                attachments=(),
+                charts=(),
+                matrix=_cells(result),
+            )
+        )
 
     def end(
         self, results: Sequence[CaseResult], found: Sequence[Finding], exit_status: int
     ) -> None:
         for finding in found:
-            self._write({"record": "finding", **finding.as_dict()})
-        counts = dict.fromkeys(
-            ("passed", "failed", "warning", "skipped", "not_applicable", "error"), 0
-        )
+            self._write(finding.record())
+        counts = {o.value: 0 for o in Outcome}
         for result in results:
             counts[result.outcome] += 1
         self._write(
-            {
-                "record": "end",
-                "finished_at": time.time(),
-                "counts": counts,
-                "unexpected": [r.case.id for r in results if r.unexpected],
-                "exit_status": exit_status,
-            }
+            model.EndRecord(
+                finished_at=time.time(),
+                counts=counts,
+                unexpected=tuple(r.case.id for r in results if r.unexpected),
+                exit_status=exit_status,
+            )
         )
         self._file.close()
 

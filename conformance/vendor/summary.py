@@ -10,16 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, Literal
+from typing import TYPE_CHECKING, Final
 
 from conformance.vendor.cases import PROVISIONINGS, URI_FORMS, Case
 from conformance.vendor.dialect_cases import DialectCase
+from records import model
 
 if TYPE_CHECKING:
     from conformance.vendor.runner import CaseResult
     from conformance.vendor.verdicts import Diagnosis
 
-Severity = Literal["error", "warning", "info"]
+Severity = model.FindingSeverity
 #: Case ids listed per finding; the count says how many there are.
 MAX_LISTED: Final = 8
 
@@ -32,13 +33,11 @@ class Finding:
     #: How many cases show it (``cases`` lists the first few).
     count: int
 
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "severity": self.severity,
-            "text": self.text,
-            "checks": list(self.cases),
-            "count": self.count,
-        }
+    def record(self) -> model.FindingRecord:
+        """The finding as the result log has it."""
+        return model.FindingRecord(
+            severity=self.severity, text=self.text, checks=tuple(self.cases), count=self.count
+        )
 
 
 def _value_words(name: str, value: str) -> str:

@@ -11,14 +11,16 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 from conformance.vendor.cases import ALGORITHMS, PERIODS, Case
+from records import model
 from simulators.hotp import CodeGenerator, OtpError
 
-Verdict = Literal["compatible", "silently_wrong", "refused", "failed", "not_applicable"]
+#: A matrix verdict (the result log's own words), or a case that did not apply.
+Verdict = Literal[model.Verdict, "not_applicable"]
 #: The verdicts a run can give, worst last (the order of the report's matrix).
-VERDICTS: Final = ("compatible", "silently_wrong", "refused", "failed")
+VERDICTS: Final = get_args(model.Verdict)
 
 #: How a time can be mangled by an implementation, for the diagnosis.
 TimeMode = Literal["exact", "signed32", "time32", "counter32"]
