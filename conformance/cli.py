@@ -714,9 +714,13 @@ def _reference_server(command: str, args: Sequence[str]) -> None:
     os.execv(sys.executable, argv)  # noqa: S606 - same interpreter, arguments passed through
 
 
-from conformance.vendor.command import check_authenticator  # noqa: E402 - registered below
+from conformance.vendor.command import (  # noqa: E402 - registered below
+    adapters_command,
+    check_authenticator,
+)
 
 cli.add_command(check_authenticator)
+cli.add_command(adapters_command)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -64,6 +64,29 @@ class AdapterSetupError(Exception):
     """The adapter cannot work at all (no such program, a template without placeholders)."""
 
 
+class ProvisionRequest(Protocol):
+    """What provisioning an account needs: a scanned URI, or a typed key and the app's fields.
+
+    ``Case`` satisfies it; so can any object of the caller's (a real server's URI
+    and key, for ``twofa interop``). ``typed_key`` of a scanned request is the
+    plain base32 secret: adapters of libraries that read no otpauth URI take it,
+    with ``algorithm``, ``digits`` and ``period``.
+    """
+
+    @property
+    def scanned(self) -> bool: ...
+    @property
+    def uri(self) -> str: ...
+    @property
+    def typed_key(self) -> str: ...
+    @property
+    def algorithm(self) -> str: ...
+    @property
+    def digits(self) -> int: ...
+    @property
+    def period(self) -> int: ...
+
+
 class VendorAdapter(Protocol):
     """What the runner needs from a way of reaching a code generator."""
 
@@ -91,6 +114,12 @@ class VendorAdapter(Protocol):
     def close(self) -> None: ...
 
 
+class Authenticator(VendorAdapter, Protocol):
+    """A ``VendorAdapter`` that provisions from any ``ProvisionRequest``, not only a ``Case``."""
+
+    def provision(self, case: ProvisionRequest, deadline: float) -> object | Refused: ...
+
+
 # -- the built-in profiles, in process ----------------------------------------
 
 
@@ -108,7 +137,7 @@ class ProfileAdapter:
     def not_applicable(self, case: Case) -> str | None:
         return None
 
-    def provision(self, case: Case, deadline: float) -> object | Refused:
+    def provision(self, case: ProvisionRequest, deadline: float) -> object | Refused:
         try:
             if case.scanned:
                 return self._device.provision_from_uri(case.uri)
@@ -273,7 +302,7 @@ class JsonLinesAdapter:
     def not_applicable(self, case: Case) -> str | None:
         return None
 
-    def provision(self, case: Case, deadline: float) -> object | Refused:
+    def provision(self, case: ProvisionRequest, deadline: float) -> object | Refused:
         message: dict[str, Any] = {"op": "provision"}
         if case.scanned:
             message["uri"] = case.uri

@@ -47,6 +47,13 @@ if TYPE_CHECKING:
     help="A built-in app profile (twofa profiles), in process.",
 )
 @click.option(
+    "--adapter",
+    "adapter_name",
+    default=None,
+    metavar="NAME",
+    help="A named adapter (twofa adapters): a real implementation installed here, or profile:NAME.",
+)
+@click.option(
     "--cases",
     "selectors",
     multiple=True,
@@ -87,6 +94,7 @@ def check_authenticator(
     jsonl: str | None,
     command_template: str | None,
     profile: str | None,
+    adapter_name: str | None,
     selectors: tuple[str, ...],
     timeout: float,
     give_up_after: int,
@@ -104,6 +112,7 @@ def check_authenticator(
     """
     from conformance.expectations import ExpectationsError, load_vendor_expectations
     from conformance.vendor.adapters import AdapterSetupError, AdapterSpec
+    from conformance.vendor.registry import UnknownAdapterError, adapter_entry
     from conformance.vendor.runner import CaseResult, VendorLog, run_cases
     from simulators.profiles import UnknownProfileError
 
@@ -117,12 +126,17 @@ def check_authenticator(
         return
     chosen = [
         name
-        for name, v in (("--jsonl", jsonl), ("--command", command_template), ("--profile", profile))
+        for name, v in (
+            ("--jsonl", jsonl),
+            ("--command", command_template),
+            ("--profile", profile),
+            ("--adapter", adapter_name),
+        )
         if v is not None
     ]
     if len(chosen) != 1:
         raise click.UsageError(
-            "give exactly one of --jsonl CMD, --command TEMPLATE, --profile NAME"
+            "give exactly one of --jsonl CMD, --command TEMPLATE, --profile NAME, --adapter NAME"
         )
     if not timeout > 0:
         raise click.UsageError("--timeout must be a positive number of seconds")
@@ -135,8 +149,12 @@ def check_authenticator(
     except ExpectationsError as exc:
         raise click.UsageError(str(exc)) from None
     try:
-        adapter = AdapterSpec(jsonl=jsonl, command=command_template, profile=profile).build()
-    except UnknownProfileError as exc:
+        adapter = (
+            adapter_entry(adapter_name).build()
+            if adapter_name is not None
+            else AdapterSpec(jsonl=jsonl, command=command_template, profile=profile).build()
+        )
+    except (UnknownProfileError, UnknownAdapterError) as exc:
         raise click.UsageError(str(exc)) from None
     except AdapterSetupError as exc:
         click.echo(f"twofa: error: {exc}", err=True)
@@ -195,6 +213,19 @@ def check_authenticator(
     sys.exit(status)
 
 
+@click.command("adapters")
+def adapters_command() -> None:
+    """List the named adapters of check-authenticator --adapter, and whether each is installed."""
+    from conformance.vendor.registry import adapter_entries
+
+    for entry in adapter_entries():
+        missing = entry.missing()
+        state = "installed" if missing is None else f"NOT INSTALLED: {missing}"
+        click.secho(entry.name, bold=True, nl=False)
+        click.echo(f"  {entry.kind}  {entry.title}")
+        click.echo(f"    {state}")
+
+
 def _case_counts(log: RunLog, summary: Summary) -> str:
     """``189 cases, 180 compatible, 9 refused``: the first matrix verdict of each case."""
     verdicts: dict[str, int] = {}
@@ -213,4 +244,4 @@ def _findings(log: RunLog, summary: Summary) -> list[str]:
     return [f"  {finding.severity.upper():7} {finding.text}" for finding in log.findings]
 
 
-__all__ = ["FAMILIES", "check_authenticator"]
+__all__ = ["FAMILIES", "adapters_command", "check_authenticator"]
