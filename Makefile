@@ -9,7 +9,7 @@ PEERS_OK := .peers/.ready
 export TZ := UTC
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup peers postgres conformance-postgres test test-quick conformance targets-table lint bench fuzz serve clean
+.PHONY: setup peers postgres conformance-postgres test test-quick conformance targets-table schema lint bench fuzz serve clean
 
 setup: $(INSTALLED) $(BROWSER_OK)
 
@@ -69,6 +69,10 @@ PEER_TARGETS := privacyidea pam-google-authenticator pam-oath django-otp flask-s
 targets-table: setup peers
 	-$(VENV)/bin/twofa run $(addprefix --target ,$(PEER_TARGETS)) --out out/targets-table
 	$(PY) -m reports.targets_table out/targets-table/latest/results.jsonl --update docs/targets.md
+
+# The result log's JSON schema, generated from records/model.py (a test checks it is current).
+schema: $(INSTALLED)
+	$(PY) -m records.schema --write docs/result-log.schema.json
 
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .

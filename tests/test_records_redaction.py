@@ -11,6 +11,7 @@ from conformance.replay import _writer
 from conformance.results import ResultLog
 from records import MARKER, PUBLIC_TEST_DATA, Outcome, redact, redact_uri
 from reports import write_reports
+from tests.result_log import assert_valid_log
 
 PASSWORD = "correct-horse-battery-staple-7"
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
@@ -132,6 +133,7 @@ def test_no_password_secret_code_or_token_reaches_any_file_of_a_run_folder(
         for value in (PASSWORD, SECRET, CODE, TOKEN):
             assert value not in text, f"{value[:8]}… in {path.name}"
     # What the check found is still there: the error code, the status, the redaction marks.
+    assert_valid_log(tmp_path / "results.jsonl")
     records = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
     step = records[2]["steps"][0]
     assert step["evidence"]["http"][0]["response"]["error"]["code"] == "otp_invalid"

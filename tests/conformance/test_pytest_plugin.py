@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from reports import load_log
+from tests.result_log import assert_valid_log
 
 pytest_plugins = ["pytester"]
 
@@ -132,6 +133,7 @@ def test_the_replay_plan_passes_against_the_reference_server(project: pytest.Pyt
     assert ("twofa_outcome", "passed") in properties["replay-parallel-race"]
     # The result log is the one the reports render, complete with its end record.
     log = load_log(project.path / "out" / "results.jsonl")
+    assert_valid_log(project.path / "out" / "results.jsonl")
     assert [c.id for c in log.checks] == [
         "replay-same-code-twice",
         "replay-older-step-after-newer",

@@ -11,6 +11,7 @@ from conformance.cli import main
 from conformance.replay import shipped_scenarios
 from conformance.scenario_file import load_scenario
 from conformance.session import PASSWORD
+from tests.result_log import assert_valid_log
 
 BROKEN_EXPECTATION = """\
 title: An expectation that does not hold
@@ -53,6 +54,7 @@ def test_a_replay_prints_each_step_and_writes_the_reports_and_a_trace(
     folder = (tmp_path / "latest").resolve()
     for name in ("results.jsonl", "trace.jsonl", "report.json", "junit.xml", "index.html"):
         assert (folder / name).is_file(), name
+    assert_valid_log(folder / "results.jsonl")
     records = [json.loads(line) for line in (folder / "results.jsonl").read_text().splitlines()]
     assert records[0]["record"] == "run"
     assert records[0]["command"] == "replay"

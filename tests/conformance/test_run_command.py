@@ -33,6 +33,7 @@ from conformance.runner import plans, select_checks
 from conformance.session import PASSWORD
 from conformance.target import LISTENING_LINE
 from tests.processes import interruptible
+from tests.result_log import assert_valid_log
 
 ROOT = Path(__file__).resolve().parents[2]
 TWOFA = str(Path(sys.executable).with_name("twofa"))
@@ -111,6 +112,7 @@ def test_a_run_writes_every_report_and_latest_names_it(replay_run: Run) -> None:
     assert re.fullmatch(r"\d{8}T\d{6}Z-[0-9a-f]{6}", folder.name)
     for name in REPORT_FILES:
         assert (folder / name).stat().st_size > 0, name
+    assert_valid_log(folder / "results.jsonl")
     latest = replay_run.out / "latest"
     assert latest.is_symlink()
     assert latest.resolve() == folder.resolve()
@@ -198,6 +200,7 @@ def test_no_password_reaches_the_log_or_the_reports(replay_run: Run) -> None:
 
 def test_a_run_against_a_mutant_exits_1_and_names_the_unexpected_checks(mutant_run: Run) -> None:
     assert mutant_run.status == 1, mutant_run.stderr
+    assert_valid_log(mutant_run.folder / "results.jsonl")
     failed = [c["id"] for c in mutant_run.records("check") if c["outcome"] == "failed"]
     assert "replay-same-code-twice" in failed
     assert mutant_run.stdout.startswith(f"FAILED: {len(select_checks([PLAN]))} checks")
@@ -505,6 +508,7 @@ def test_a_checks_attachments_land_in_the_run_folder_and_the_html(tmp_path: Path
     with EmbeddedTarget() as target:
         summary = run_checks(target, [spec], folder / "results.jsonl")
     assert summary.exit_status == 0
+    assert_valid_log(folder / "results.jsonl")
     assert (folder / "evidence" / "01-page.png").is_file()
     html = write_reports(folder / "results.jsonl")["html"].read_text(encoding="utf-8")
     assert '<img src="data:image/png;base64,' in html

@@ -20,6 +20,7 @@ from conformance.vendor.cases import select_cases
 from conformance.vendor.declared import declared_matrix
 from simulators.profiles import PROFILES
 from tests.processes import interruptible
+from tests.result_log import assert_valid_log
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SCHEMA = json.loads((Path(__file__).parents[2] / "docs" / "report.schema.json").read_text())
@@ -73,6 +74,7 @@ def test_rfc_reference_profile_is_compatible_and_writes_every_report(
     folder = latest(tmp_path)
     for name in REPORT_FILES:
         assert (folder / name).stat().st_size > 0, name
+    assert_valid_log(folder / "results.jsonl")
     found = verdicts(folder)
     refused = {case_id for case_id, v in found.items() if v == "refused"}
     assert set(found.values()) == {"compatible", "refused"}
@@ -113,6 +115,7 @@ def test_a_silently_wrong_app_fails_with_the_plain_language_finding(
     )
     assert sentence in out
     folder = latest(tmp_path)
+    assert_valid_log(folder / "results.jsonl")
     assert sentence in (folder / "summary.md").read_text()
     assert sentence in (folder / "index.html").read_text()
     document = json.loads((folder / "report.json").read_text())
