@@ -108,6 +108,11 @@ def _silently_wrong(results: Sequence[CaseResult]) -> list[Finding]:
             what, when = {
                 "signed32": ("the Unix time is kept in a signed 32-bit integer", "January 2038"),
                 "time32": ("the Unix time is kept in 32 bits", "February 2106"),
+                "clamp32": (
+                    "the clock stops at 2^32 - 1 (2106-02-07 06:28:15 UTC), every later code "
+                    "is that second's",
+                    "February 2106",
+                ),
             }.get(used, ("the time step is kept in 32 bits", "when it no longer fits"))
             text = (
                 f"Codes wrong at {_times_text(_wrong_times(group))}: {what}; these users will be "

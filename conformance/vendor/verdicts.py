@@ -2,8 +2,9 @@
 
 A silently wrong case is the dangerous one: the app imported the account and
 shows codes the server will never accept. The diagnosis tries the other
-algorithms, digit counts and periods, and a time or counter kept in 32 bits,
-to say in plain words what the app computed instead.
+algorithms, digit counts and periods, a time or counter kept in 32 bits, and
+a clock that stops at the largest unsigned 32-bit time, to say in plain words
+what the app computed instead.
 """
 
 from __future__ import annotations
@@ -23,12 +24,15 @@ Verdict = Literal[model.Verdict, "not_applicable"]
 VERDICTS: Final = get_args(model.Verdict)
 
 #: How a time can be mangled by an implementation, for the diagnosis.
-TimeMode = Literal["exact", "signed32", "time32", "counter32"]
+TimeMode = Literal["exact", "signed32", "time32", "counter32", "clamp32"]
+#: The largest unsigned 32-bit Unix time: 2106-02-07 06:28:15 UTC.
+UINT32_MAX_TIME: Final = 2**32 - 1
 TIME_MODE_TEXT: Final = {
     "exact": "",
     "signed32": "the Unix time kept in a signed 32-bit integer (wraps in January 2038)",
     "time32": "the Unix time kept in 32 bits",
     "counter32": "the time step kept in 32 bits",
+    "clamp32": "a clock that stops at 2^32 - 1 (2106-02-07 06:28:15 UTC)",
 }
 
 
@@ -107,6 +111,10 @@ def _codes(
             found.append(generator.code_at(t & 0xFFFFFFFF))
         elif mode == "counter32":
             found.append(generator.code_for_counter((t // period) & 0xFFFFFFFF))
+        elif mode == "clamp32":
+            # An unsigned 32-bit conversion that saturates (Qt's toTime_t gives
+            # 0xFFFFFFFF past 2106): every later time is that second.
+            found.append(generator.code_at(min(t, UINT32_MAX_TIME)))
         else:
             found.append(generator.code_at(t))
     return tuple(found)
@@ -124,7 +132,7 @@ def diagnose(case: Case, received: Sequence[str]) -> Diagnosis:
     (digits,) = lengths
     algorithms = sorted(ALGORITHMS, key=lambda a: a != case.algorithm)
     periods = sorted({*PERIODS, case.period}, key=lambda p: p != case.period)
-    modes: tuple[TimeMode, ...] = ("exact", "signed32", "time32", "counter32")
+    modes: tuple[TimeMode, ...] = ("exact", "signed32", "time32", "counter32", "clamp32")
     wanted = tuple(received)
     candidates = sorted(
         itertools.product(algorithms, periods, modes),
