@@ -72,6 +72,9 @@ class Diagnosis:
                 "tried with this secret"
             )
         parts = []
+        if not self.differences(case) and getattr(case, "otp_type", "totp") == "hotp":
+            # Nothing differs but the kind: an HOTP URI's codes computed from the time.
+            return "codes computed as TOTP from the time, not from the HOTP URI's counter"
         for name, asked, used in self.differences(case):
             if name == "algorithm":
                 parts.append(f"{used} instead of {asked}")

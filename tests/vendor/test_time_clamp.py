@@ -105,3 +105,15 @@ def test_the_broken_fixture_is_found_through_the_command_line(tmp_path: Path) ->
     )
     assert done.returncode == 1, done.stderr
     assert CLAMP_WORDS in done.stdout
+
+
+def test_an_hotp_uri_read_as_totp_is_said_in_words() -> None:
+    # KeePassXC shows the TOTP code for the URI matrix's HOTP row (M26): the diagnosis
+    # finds the URI's own parameters, and must still say what differs.
+    case = by_id("dialect-M26")
+    totp = CodeGenerator(case.secret, digits=case.digits, period=case.period)
+    judgement = judge(case, [totp.code_at(t) for t in case.times])
+    assert judgement.verdict == "silently_wrong"
+    assert judgement.reason.endswith(
+        "codes computed as TOTP from the time, not from the HOTP URI's counter"
+    )
