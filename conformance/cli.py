@@ -720,6 +720,10 @@ from conformance.vendor.command import (  # noqa: E402 - registered below
 )
 
 cli.add_command(check_authenticator)
+
+from conformance.interop.command import interop_command  # noqa: E402 - registered below
+
+cli.add_command(interop_command)
 cli.add_command(adapters_command)
 
 
