@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from reports.charts import ChartView, chart_view, measured_window_view
+from reports.interop import InteropGrid, interop_grids
 from reports.log import (
     MATRIX_SEVERITY,
     MATRIX_VERDICTS,
@@ -498,6 +499,8 @@ class Page:
     plans: list[PlanRow]
     target_matrix: list[TargetMatrixRow]
     targets: list[TargetSection]
+    #: ``twofa interop``: a server x app matrix per parameter set.
+    interop: list[InteropGrid] = field(default_factory=list)
 
 
 #: The names every template of the page can use besides ``log``, ``summary`` and ``page``.
@@ -543,6 +546,7 @@ def render_html(log: RunLog) -> str:
         plans=_plans(log, summary, anchors),
         target_matrix=_target_matrix(log, anchors) if log.several_targets else [],
         targets=_target_sections(log, summary),
+        interop=interop_grids(log, anchors),
     )
     template = ENVIRONMENT.get_template("report.html")
     return template.render(log=log, summary=summary, page=page, **HELPERS) + "\n"
