@@ -9,7 +9,7 @@ PEERS_OK := .peers/.ready
 export TZ := UTC
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup peers postgres conformance-postgres test test-quick conformance targets-table schema lint bench fuzz serve clean
+.PHONY: setup peers postgres conformance-postgres test test-quick conformance targets-table authenticators-table schema lint bench fuzz serve clean
 
 setup: $(INSTALLED) $(BROWSER_OK)
 
@@ -27,10 +27,12 @@ $(BROWSER_OK): scripts/ensure-chromium.sh
 
 # The real 2FA servers the target drivers judge (docs/targets.md): Debian's PAM modules,
 # pamtester and libfaketime; privacyIDEA, django-otp and Flask-Security-Too in their own
-# virtual environments under .peers/. Quick when done (a stamp per peer).
+# virtual environments under .peers/; and the real authenticators check-authenticator
+# --adapter drives (docs/authenticators.md). Quick when done (a stamp per peer).
 peers: $(PEERS_OK)
 
-$(PEERS_OK): peers/install.sh peers/requirements/privacyidea.txt peers/requirements/django-otp.txt peers/requirements/flask-security.txt
+$(PEERS_OK): peers/install.sh peers/requirements/privacyidea.txt peers/requirements/django-otp.txt peers/requirements/flask-security.txt \
+  peers/requirements/pyotp.txt peers/requirements/cryptography.txt peers/authenticators/node/package-lock.json
 	@PYTHON=$(PYTHON) bash peers/install.sh
 	@touch $@
 
@@ -69,6 +71,21 @@ PEER_TARGETS := privacyidea pam-google-authenticator pam-oath django-otp flask-s
 targets-table: setup peers
 	-$(VENV)/bin/twofa run $(addprefix --target ,$(PEER_TARGETS)) --out out/targets-table
 	$(PY) -m reports.targets_table out/targets-table/latest/results.jsonl --update docs/targets.md
+
+# docs/authenticators.md's table of the real authenticator implementations' verdicts:
+# every real adapter through every case family, then the table from those runs' logs.
+REAL_ADAPTERS := oathtool keepassxc otplib speakeasy pyotp cryptography
+authenticators-table: setup peers
+	@mkdir -p out/authenticators-table
+	@for name in $(REAL_ADAPTERS); do \
+	  start=$$(date +%s%3N); \
+	  $(VENV)/bin/twofa check-authenticator --adapter $$name --timeout 30 \
+	    --out out/authenticators-table/$$name >out/authenticators-table/$$name.log 2>&1; \
+	  echo "$$name: exit $$?, $$(( $$(date +%s%3N) - start )) ms (out/authenticators-table/$$name.log)"; \
+	done
+	$(PY) -m reports.authenticators_table \
+	  $(foreach name,$(REAL_ADAPTERS),$(name)=out/authenticators-table/$(name)/latest/results.jsonl) \
+	  --update docs/authenticators.md
 
 # The result log's JSON schema, generated from records/model.py (a test checks it is current).
 schema: $(INSTALLED)

@@ -63,7 +63,7 @@ def deadline(seconds: float = 30) -> float:
 
 #: What a real implementation is known to give instead of the RFC's code (docs/authenticators.md).
 KNOWN_DEVIATIONS = {
-    # Qt's toTime_t saturates: the clock stops at 2^32 - 1, 2106-02-07 06:28:15 UTC.
+    # Its clock stops at 2^32 - 1, 2106-02-07 06:28:15 UTC (measured; docs/authenticators.md).
     "keepassxc": {20000000000: 2**32 - 1},
 }
 
