@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any
+from pathlib import Path
+from typing import Any, Final
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -18,6 +19,7 @@ from playwright.sync_api import BrowserContext, Page
 
 from conformance.browser.launch import DEFAULT_TIMEOUT_MS
 from conformance.browser.launch import launch_options as harness_launch_options
+from tests.processes import twofa
 
 # RFC 6238 counts from midnight UTC; naive datetimes anywhere must mean UTC.
 os.environ["TZ"] = "UTC"
@@ -50,3 +52,21 @@ def context(context: BrowserContext) -> BrowserContext:
 def page(page: Page) -> Page:
     page.set_default_timeout(DEFAULT_TIMEOUT_MS)
     return page
+
+
+#: What the CI examples' unsharded job runs (in a fresh directory).
+WHOLE_EMBEDDED_RUN: Final = ("run", "--target", "embedded", "--out", "out/reports")
+
+
+@pytest.fixture(scope="session")
+def whole_embedded_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The run folder of one whole ``twofa run --target embedded`` (every check, exit 0).
+
+    A whole run takes about 25 s, and the tests that compare something with it need no
+    run of their own. They are marked ``xdist_group("whole-embedded-run")`` so that one
+    test process runs it once (``make test`` distributes with ``--dist loadgroup``).
+    """
+    cwd = tmp_path_factory.mktemp("whole-embedded-run")
+    done = twofa(*WHOLE_EMBEDDED_RUN, cwd=cwd, timeout=280)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return (cwd / "out/reports/latest").resolve()
