@@ -193,7 +193,13 @@ class ServerRun:
 
     @property
     def window(self) -> dict[str, int]:
+        """The window the server declares for these credentials, in steps; {} when it
+        declares none, or declares it for another period (privacyIDEA's seconds, Google's
+        codes: a declaration for 30 s credentials says nothing certain of 60 s ones)."""
         declared = self.driver.declared_policy() or {}
+        period = (declared.get("totp") or {}).get("period", self.parameters.period)
+        if period != self.parameters.period:
+            return {}
         found = declared.get("window") or {}
         return {k: int(found[k]) for k in ("back", "forward") if isinstance(found.get(k), int)}
 
@@ -234,23 +240,37 @@ class ServerRun:
 
 
 def run_cell(run: ServerRun, app: App, timeout: float) -> CellResult:
-    """Hand one app the server's credentials, submit its codes, judge the cell."""
+    """Hand one app the server's credentials, submit its codes, judge the cell.
+
+    A driver error is tried once more on fresh credentials (a session a driver kept for a
+    credential in use may have ended); a second one fails the cell, on the server's side.
+    """
     started_at, start = time.time(), time.monotonic()
-    result = CellResult(run.name, run.parameters, app.name, Judgement("works", ""), started_at, 0)
-    try:
-        result.judgement = _probe_all(run, app, timeout, result)
-    except VendorFailure as exc:
-        result.app_answer = result.app_answer or f"{exc.kind}: {exc.detail}"
-        result.judgement = Judgement(
-            "failed", f"the app failed ({exc.kind}): {exc.detail}", "app", ("the app fails",)
+    first_error = ""
+    while True:
+        result = CellResult(
+            run.name, run.parameters, app.name, Judgement("works", ""), started_at, 0
         )
-    except DriverError as exc:
-        run.pool.clear()
-        result.judgement = Judgement(
-            "failed", f"the server failed: {exc}", "server", ("the server fails",)
-        )
-    except Unsupported as exc:
-        result.judgement = Judgement("not_applicable", f"the server cannot issue it: {exc}")
+        try:
+            result.judgement = _probe_all(run, app, timeout, result)
+        except VendorFailure as exc:
+            result.app_answer = result.app_answer or f"{exc.kind}: {exc.detail}"
+            result.judgement = Judgement(
+                "failed", f"the app failed ({exc.kind}): {exc.detail}", "app", ("the app fails",)
+            )
+        except DriverError as exc:
+            run.close()
+            if not first_error:
+                first_error = str(exc)
+                continue
+            result.judgement = Judgement(
+                "failed", f"the server failed: {exc}", "server", ("the server fails",)
+            )
+        except Unsupported as exc:
+            result.judgement = Judgement("not_applicable", f"the server cannot issue it: {exc}")
+        break
+    if first_error:
+        result.fields["retried_on_fresh_credentials_after"] = first_error
     result.duration_ms = (time.monotonic() - start) * 1000
     return result
 
