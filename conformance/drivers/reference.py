@@ -213,9 +213,16 @@ class ReferenceDriver(Driver):
     # -- the verifier ------------------------------------------------------------------
 
     def _signed_in_admin(self) -> Agent:
-        """The admin that creates credentials; a fresh seed when the server was reset."""
-        if self._admin is not None and self._admin.me().status == 200:
-            return self._admin
+        """The admin that creates credentials; a fresh seed when there is none yet, or when
+        the server was reset since (a check's reset seeds no admin of ours)."""
+        if self._admin is not None:
+            if self._admin.me().status == 200:
+                return self._admin
+            # Its session ended (the clock moved past its lifetime: interop spans days of
+            # server time). Sign in again: a reset here would delete every credential in use.
+            signed = self._admin.sign_in()
+            if signed.status == 200 and self._admin.stage == "done":
+                return self._admin
         self.run.harness.reset(check_seed(ADMIN_EMAIL))
         # A reset puts the server's clock back to real time: keep the time the checks set.
         self.run.set_time(self.run.clock.now())

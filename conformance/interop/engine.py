@@ -242,35 +242,26 @@ class ServerRun:
 def run_cell(run: ServerRun, app: App, timeout: float) -> CellResult:
     """Hand one app the server's credentials, submit its codes, judge the cell.
 
-    A driver error is tried once more on fresh credentials (a session a driver kept for a
-    credential in use may have ended); a second one fails the cell, on the server's side.
+    A driver error fails the cell on the server's side (no retry: a retry hid a driver
+    bug once, a reset that deleted the credentials in use); the next cell starts on
+    fresh credentials.
     """
     started_at, start = time.time(), time.monotonic()
-    first_error = ""
-    while True:
-        result = CellResult(
-            run.name, run.parameters, app.name, Judgement("works", ""), started_at, 0
+    result = CellResult(run.name, run.parameters, app.name, Judgement("works", ""), started_at, 0)
+    try:
+        result.judgement = _probe_all(run, app, timeout, result)
+    except VendorFailure as exc:
+        result.app_answer = result.app_answer or f"{exc.kind}: {exc.detail}"
+        result.judgement = Judgement(
+            "failed", f"the app failed ({exc.kind}): {exc.detail}", "app", ("the app fails",)
         )
-        try:
-            result.judgement = _probe_all(run, app, timeout, result)
-        except VendorFailure as exc:
-            result.app_answer = result.app_answer or f"{exc.kind}: {exc.detail}"
-            result.judgement = Judgement(
-                "failed", f"the app failed ({exc.kind}): {exc.detail}", "app", ("the app fails",)
-            )
-        except DriverError as exc:
-            run.close()
-            if not first_error:
-                first_error = str(exc)
-                continue
-            result.judgement = Judgement(
-                "failed", f"the server failed: {exc}", "server", ("the server fails",)
-            )
-        except Unsupported as exc:
-            result.judgement = Judgement("not_applicable", f"the server cannot issue it: {exc}")
-        break
-    if first_error:
-        result.fields["retried_on_fresh_credentials_after"] = first_error
+    except DriverError as exc:
+        run.close()
+        result.judgement = Judgement(
+            "failed", f"the server failed: {exc}", "server", ("the server fails",)
+        )
+    except Unsupported as exc:
+        result.judgement = Judgement("not_applicable", f"the server cannot issue it: {exc}")
     result.duration_ms = (time.monotonic() - start) * 1000
     return result
 
