@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -727,8 +728,16 @@ cli.add_command(interop_command)
 cli.add_command(adapters_command)
 
 
+def _terminated(_signum: int, _frame: object) -> None:
+    # A CI job cancelled, a `kill`: the same path as Ctrl-C, so the reports of what ended
+    # are written and every server the run started (peers, gunicorn, browsers) is stopped.
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point: one clear line and exit 2 for argument errors."""
+    """Entry point: one clear line and exit 2 for argument errors; SIGTERM as Ctrl-C."""
+    if argv is None:  # the installed command, not a caller's process (a test's, say)
+        signal.signal(signal.SIGTERM, _terminated)
     try:
         cli.main(
             args=list(argv) if argv is not None else None, prog_name="twofa", standalone_mode=False

@@ -32,7 +32,7 @@ from conformance.cli import main
 from conformance.runner import plans, select_checks
 from conformance.session import PASSWORD
 from conformance.target import LISTENING_LINE
-from tests.processes import interruptible
+from tests.processes import children, interruptible
 from tests.result_log import assert_valid_log
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -463,6 +463,33 @@ def test_interrupting_a_run_still_writes_its_reports(tmp_path: Path) -> None:
     html = (run.folder / "index.html").read_text(encoding="utf-8")
     assert "<strong>Interrupted run.</strong>" in html
     assert (out / "latest").resolve() == run.folder.resolve()
+
+
+def test_sigterm_is_an_interrupt_that_stops_the_servers_it_started(tmp_path: Path) -> None:
+    # A cancelled CI job sends SIGTERM: reports of what ended, and no server left behind.
+    out = tmp_path / "reports"
+    process = subprocess.Popen(
+        [TWOFA, "run", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TZ": "UTC"},
+    )
+    assert process.stderr is not None
+    seen = []
+    for line in process.stderr:
+        seen.append(line)
+        if re.match(r"\[ *1/\d+\] ", line):
+            started = children(process.pid)
+            assert started, "the run started no server process"
+            process.send_signal(signal.SIGTERM)
+            break
+    stdout, rest = process.communicate(timeout=60)
+    assert process.returncode == 130, "".join(seen) + rest
+    assert stdout.startswith("INTERRUPTED: ")
+    assert (out / "latest" / "index.html").is_file()
+    # The embedded server (and anything it started) exited with the run.
+    assert not [pid for pid in started if Path(f"/proc/{pid}").exists()]
 
 
 def test_help_names_expectations_and_hides_the_old_name(capsys: pytest.CaptureFixture[str]) -> None:
