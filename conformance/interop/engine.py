@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 from conformance.drivers import TargetSpec, open_target
 from conformance.drivers.seam import (
@@ -41,7 +41,7 @@ from conformance.drivers.seam import (
 )
 from conformance.interop.judge import Judgement, Probe, Stated, judge_codes, judge_refusal
 from conformance.qr import QrDecodeError, decode_qr_png
-from conformance.vendor.adapters import ProvisionRequest, Refused, VendorFailure
+from conformance.vendor.adapters import Authenticator, Refused, VendorFailure
 from simulators.hotp import CodeGenerator
 from simulators.otpauth import OtpauthError, parse_uri
 
@@ -67,18 +67,6 @@ DEFAULT_TIMEOUT: Final = 5.0
 def label(parameters: TotpParameters) -> str:
     """``SHA256-8-60``: a parameter set as ``--variants`` names it."""
     return f"{parameters.algorithm}-{parameters.digits}-{parameters.period}"
-
-
-class Authenticator(Protocol):
-    """What the engine needs of an app adapter (``conformance.vendor.registry``)."""
-
-    def not_applicable(self, case: Any) -> str | None: ...
-    def provision(self, case: ProvisionRequest, deadline: float) -> object | Refused: ...
-    def codes(
-        self, handle: object, times: Sequence[int], deadline: float
-    ) -> list[str] | Refused: ...
-    def forget(self, handle: object, deadline: float) -> None: ...
-    def close(self) -> None: ...
 
 
 @dataclass

@@ -85,6 +85,12 @@ class ProvisionRequest(Protocol):
     def digits(self) -> int: ...
     @property
     def period(self) -> int: ...
+    #: How the URI is written (``plain`` for a server's own) and how the account reaches
+    #: the app (``uri`` scanned, ``key-upper`` ... typed): what ``not_applicable`` reads.
+    @property
+    def uri_form(self) -> str: ...
+    @property
+    def provisioning(self) -> str: ...
 
 
 class VendorAdapter(Protocol):
@@ -115,8 +121,9 @@ class VendorAdapter(Protocol):
 
 
 class Authenticator(VendorAdapter, Protocol):
-    """A ``VendorAdapter`` that provisions from any ``ProvisionRequest``, not only a ``Case``."""
+    """A ``VendorAdapter`` that takes any ``ProvisionRequest``, not only a ``Case``."""
 
+    def not_applicable(self, case: ProvisionRequest) -> str | None: ...
     def provision(self, case: ProvisionRequest, deadline: float) -> object | Refused: ...
 
 
@@ -134,7 +141,7 @@ class ProfileAdapter:
         self.restarts = 0
         self._device = AuthenticatorDevice(self.profile)
 
-    def not_applicable(self, case: Case) -> str | None:
+    def not_applicable(self, case: ProvisionRequest) -> str | None:
         return None
 
     def provision(self, case: ProvisionRequest, deadline: float) -> object | Refused:
@@ -299,7 +306,7 @@ class JsonLinesAdapter:
 
     # the adapter interface
 
-    def not_applicable(self, case: Case) -> str | None:
+    def not_applicable(self, case: ProvisionRequest) -> str | None:
         return None
 
     def provision(self, case: ProvisionRequest, deadline: float) -> object | Refused:

@@ -52,7 +52,6 @@ from conformance.vendor.adapters import (
     VendorFailure,
     _kill,
 )
-from conformance.vendor.cases import Case
 
 #: The programs of the JSON-lines adapters (they run in the peers' own environments).
 PROGRAMS: Final = PEERS_DIR / "authenticators"
@@ -70,13 +69,15 @@ class _Key:
     period: int
     scanned: bool = False
     uri: str = ""
+    uri_form: str = "none"
+    provisioning: str = "key-upper"
 
 
 def _as_key(case: ProvisionRequest) -> ProvisionRequest:
     return _Key(case.typed_key, case.algorithm, case.digits, case.period)
 
 
-def _no_uri(name: str, case: Case) -> str | None:
+def _no_uri(name: str, case: ProvisionRequest) -> str | None:
     if case.scanned and case.uri_form != "plain":
         return (
             f"{name} reads no otpauth URI: it is handed the secret and parameters, "
@@ -105,7 +106,7 @@ class LibraryProcess(JsonLinesAdapter):
         self.reads_uri = reads_uri
         self.reads_key_forms = reads_key_forms
 
-    def not_applicable(self, case: Case) -> str | None:
+    def not_applicable(self, case: ProvisionRequest) -> str | None:
         if not self.reads_uri:
             found = _no_uri(self.name, case)
             if found:
@@ -196,7 +197,7 @@ class OathtoolAdapter:
         self.description = _version(["oathtool", "--version"])
         self.restarts = 0
 
-    def not_applicable(self, case: Case) -> str | None:
+    def not_applicable(self, case: ProvisionRequest) -> str | None:
         return _no_uri("oathtool", case)
 
     def _code(self, account: _OathAccount, at: int, deadline: float) -> str | Refused:
@@ -270,7 +271,7 @@ class KeePassXCAdapter:
         self._key.chmod(0o600)
         self._count = 0
 
-    def not_applicable(self, case: Case) -> str | None:
+    def not_applicable(self, case: ProvisionRequest) -> str | None:
         if not case.scanned:
             return (
                 "keepassxc-cli has no TOTP set-up for a typed key (that is the GUI's dialog, "
