@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -10,11 +9,11 @@ import time
 from collections import Counter
 from importlib.metadata import version
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from conformance.checks import CheckResult
 from conformance.expectations import Expectation
-from records import Outcome, model, redact, unexpected
+from records import Outcome, RecordFile, model, unexpected
 
 
 def harness_commit() -> tuple[str | None, bool | None]:
@@ -64,18 +63,15 @@ class ResultLog:
     """Writes the run, check and end records, flushing each line as it goes."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._file: IO[str] = path.open("w", encoding="utf-8")
+        self._file = RecordFile(path)
         self.counts: Counter[str] = Counter()
         self.unexpected: list[str] = []
         #: More than one target: checks are named ``TARGET::CHECK`` in ``unexpected``.
         self.several_targets = False
 
     def _write(self, record: model.Record) -> None:
-        # The one redaction, on the whole record: evidence a check handed its steps too.
-        self._file.write(json.dumps(redact(record.dump())) + "\n")
-        self._file.flush()
+        self._file.write(record)
 
     def start(
         self,

@@ -1,5 +1,6 @@
-"""What a result log's records share, defined once: the outcome words, the redaction and
-the records themselves (``records.model``, whose JSON schema ``records.schema`` writes).
+"""What a result log's records share, defined once: the outcome words, the redaction, the
+records themselves (``records.model``, whose JSON schema ``records.schema`` writes) and
+the one writer of their lines (``RecordFile``).
 
 Every producer of a result log (``twofa run``, ``replay``, ``check-authenticator``, the
 pytest plugin) and every reader of one (``reports/``) import these; this package imports
@@ -8,5 +9,14 @@ nothing of ours.
 
 from records.outcome import Outcome, unexpected
 from records.redaction import MARKER, PUBLIC_TEST_DATA, redact, redact_uri
+from records.writing import RecordFile
 
-__all__ = ["MARKER", "PUBLIC_TEST_DATA", "Outcome", "redact", "redact_uri", "unexpected"]
+__all__ = [
+    "MARKER",
+    "PUBLIC_TEST_DATA",
+    "Outcome",
+    "RecordFile",
+    "redact",
+    "redact_uri",
+    "unexpected",
+]

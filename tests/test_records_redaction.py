@@ -138,3 +138,36 @@ def test_no_password_secret_code_or_token_reaches_any_file_of_a_run_folder(
     step = records[2]["steps"][0]
     assert step["evidence"]["http"][0]["response"]["error"]["code"] == "otp_invalid"
     assert step["message"] == f"code {MARKER} refused for {MARKER}"
+
+
+def test_every_result_log_writer_writes_through_the_one_redacting_record_file(
+    tmp_path: Path,
+) -> None:
+    from conformance.interop.log import InteropLog
+    from conformance.vendor.runner import VendorLog
+    from records import RecordFile, model
+
+    # run, replay and the pytest plugin write a ResultLog; check-authenticator a
+    # VendorLog; interop an InteropLog: each line of each goes through RecordFile.
+    for writer in (ResultLog, VendorLog, InteropLog):
+        log = writer(tmp_path / writer.__name__ / "results.jsonl")
+        assert isinstance(log._file, RecordFile), writer.__name__
+        log.close()
+    lines = RecordFile(tmp_path / "results.jsonl")
+    step = model.Step(
+        n=1,
+        title="sign in",
+        requirements=("RFC6238-5.2",),
+        outcome=Outcome.FAILED,
+        message=f"code {CODE} refused",
+        on_failure="continue",
+        evidence=EVIDENCE,
+    )
+    lines.write(step)
+    lines.close()
+    lines.write(step)  # after close: nothing, and no error (a worker racing the end)
+    text = (tmp_path / "results.jsonl").read_text(encoding="utf-8")
+    assert text.count("\n") == 1
+    for value in (PASSWORD, SECRET, CODE):
+        assert value not in text
+    assert json.loads(text)["evidence"]["http"][0]["response"]["error"]["code"] == "otp_invalid"

@@ -10,19 +10,18 @@ the cells that show it. Every record goes through ``records.redact`` as written.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import Any, Final
 
 from conformance.interop.engine import CellResult, label
 from conformance.interop.judge import VERDICT_ORDER, CellVerdict
 from conformance.results import harness_commit
-from records import Outcome, model, redact
+from records import Outcome, RecordFile, model
 
 #: A cell's verdict → its check's outcome. A refusal is a warning: the user is told.
 OUTCOME_OF: Final[dict[CellVerdict, Outcome]] = {
@@ -183,17 +182,13 @@ class InteropLog:
     """Writes the run, one check per cell, the findings and the end record (thread-safe)."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._file: IO[str] = path.open("w", encoding="utf-8")
-        self._lock = threading.Lock()
+        self._file = RecordFile(path)
+        self._lock = threading.Lock()  # the workers' results list
         self.results: list[CellResult] = []
 
     def _write(self, record: model.Record) -> None:
-        with self._lock:
-            if not self._file.closed:
-                self._file.write(json.dumps(redact(record.dump())) + "\n")
-                self._file.flush()
+        self._file.write(record)
 
     def start(
         self, *, run_id: str, servers: Sequence[str], apps: Sequence[str], timeout: float
@@ -272,9 +267,7 @@ class InteropLog:
         return status
 
     def close(self) -> None:
-        with self._lock:
-            if not self._file.closed:
-                self._file.close()
+        self._file.close()
 
 
 __all__ = ["OUTCOME_OF", "FindingGroup", "InteropLog", "group_findings", "plan_of"]

@@ -8,13 +8,12 @@ the case ends with a verdict within its time limit and the run goes on.
 from __future__ import annotations
 
 import contextlib
-import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
-from typing import IO, Any, Final, cast
+from typing import Any, Final, cast
 
 from conformance.expectations import Expectation
 from conformance.results import harness_commit
@@ -23,7 +22,7 @@ from conformance.vendor.cases import FAMILIES, Case
 from conformance.vendor.dialect_cases import DialectCase
 from conformance.vendor.summary import Finding, findings
 from conformance.vendor.verdicts import Diagnosis, Verdict, judge
-from records import PUBLIC_TEST_DATA, Outcome, model, redact
+from records import PUBLIC_TEST_DATA, Outcome, RecordFile, model
 
 #: Seconds a case may take, provisioning and codes together, unless --timeout says otherwise.
 DEFAULT_TIMEOUT: Final = 5.0
@@ -293,14 +292,12 @@ class VendorLog:
     """Writes the run, one check per case, the findings and the end record, line by line."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._file: IO[str] = path.open("w", encoding="utf-8")
+        self._file = RecordFile(path)
 
     def _write(self, record: model.Record) -> None:
-        # The one redaction (``records``); the cases' own test data says it is public.
-        self._file.write(json.dumps(redact(record.dump())) + "\n")
-        self._file.flush()
+        # Redacted as every record is; the cases' own test data says it is public.
+        self._file.write(record)
 
     def start(
         self,
@@ -384,8 +381,7 @@ class VendorLog:
         self._file.close()
 
     def close(self) -> None:
-        if not self._file.closed:
-            self._file.close()
+        self._file.close()
 
 
 __all__ = ["FAMILIES", "CaseResult", "VendorLog", "VendorRun", "run_case", "run_cases"]
