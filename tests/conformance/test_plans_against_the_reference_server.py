@@ -1,8 +1,11 @@
 """Every check passes against the reference server and fails against its mutant.
 
-A mutant is the reference server started (in harness mode, as a process) with
-one deliberate fault. A check that no mutant can make fail proves nothing, so
-a registered check without a mutant here fails the suite.
+A mutant is the reference server in harness mode with one deliberate fault,
+served in the test process (``tests/inprocess.py``) and reached over HTTP like
+any target: these tests are about the checks, not the server's process (the
+``twofa run`` command tests start real server processes). A check that no
+mutant can make fail proves nothing, so a registered check without a mutant
+here fails the suite.
 
 The verifier checks now reach the reference server through the target seam
 (``conformance.drivers.reference``: a credential is an agent enrolled through
@@ -22,9 +25,10 @@ import pytest
 from conformance.checks import REGISTRY
 from conformance.drivers.seam import Capability
 from conformance.runner import run_checks, select_checks
-from conformance.target import EmbeddedTarget
+from conformance.target import Target
 from reference_server.faults import FAULTS
 from reports.charts import parse_window
+from tests.inprocess import InProcessTarget
 from tests.mutants import started_mutants
 
 #: (check id, fault): every fault a check's own declaration says must make it fail.
@@ -41,7 +45,7 @@ def test_every_registered_check_has_a_mutant_and_every_fault_a_check() -> None:
 @pytest.fixture(scope="module")
 def reference_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     out = tmp_path_factory.mktemp("reference")
-    with EmbeddedTarget() as target:
+    with InProcessTarget() as target:
         summary = run_checks(target, select_checks(), out / "results.jsonl")
     return {r.check.id: r for r in summary.results}
 
@@ -67,9 +71,8 @@ def test_the_window_check_draws_its_chart(reference_results: dict[str, object]) 
 
 
 @pytest.fixture(scope="module")
-def mutant_targets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, EmbeddedTarget]]:
-    faults = {fault for _, fault in KILLS}
-    with started_mutants(tmp_path_factory.mktemp("mutants"), faults) as started:
+def mutant_targets() -> Iterator[dict[str, Target]]:
+    with started_mutants(fault for _, fault in KILLS) as started:
         yield started
 
 
@@ -122,7 +125,7 @@ def expected_verdicts(check_id: str) -> tuple[str, str]:
 
 @pytest.mark.parametrize(("check_id", "fault"), KILLS)
 def test_fails_against_its_mutant(
-    mutant_targets: dict[str, EmbeddedTarget], check_id: str, fault: str, tmp_path: Path
+    mutant_targets: dict[str, Target], check_id: str, fault: str, tmp_path: Path
 ) -> None:
     target = mutant_targets[fault]
     assert fault in target.harness.policy()["faults"]  # type: ignore[union-attr]

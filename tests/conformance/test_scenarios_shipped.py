@@ -12,7 +12,7 @@ import pytest
 
 from conformance.replay import replay, shipped_scenarios, step_requirements
 from conformance.scenario_file import Scenario, load_scenario
-from conformance.target import EmbeddedTarget
+from conformance.target import EmbeddedTarget, Target
 from records import Outcome
 from tests.mutants import started_mutants
 
@@ -66,15 +66,15 @@ def test_every_shipped_scenario_passes_against_the_reference_server(
 
 
 @pytest.fixture(scope="module")
-def mutants(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, EmbeddedTarget]]:
+def mutants() -> Iterator[dict[str, Target]]:
     faults = set(SCENARIO_MUTANTS.values()) | {fault for _, fault in ALSO_CAUGHT}
-    with started_mutants(tmp_path_factory.mktemp("scenario-mutants"), faults) as started:
+    with started_mutants(faults) as started:
         yield started
 
 
 @pytest.mark.parametrize(("name", "fault"), sorted(SCENARIO_MUTANTS.items()) + ALSO_CAUGHT)
 def test_each_scenario_fails_against_its_mutant(
-    mutants: dict[str, EmbeddedTarget], name: str, fault: str, tmp_path: Path
+    mutants: dict[str, Target], name: str, fault: str, tmp_path: Path
 ) -> None:
     target = mutants[fault]
     assert fault in target.harness.policy()["faults"]  # type: ignore[union-attr]
