@@ -14,6 +14,10 @@ and one of the admin's: 2FA is never on while a device group is below the minimu
 When an invariant breaks, the steps so far are written as a scenario file (each step
 expecting what it got, the breaking step expecting what the invariant demands), so
 ``twofa replay FILE`` reproduces the failure.
+
+The servers searched are the reference server and its mutants served in the test
+process (``tests/inprocess.py``), reached over HTTP; ``twofa replay`` is run
+against their URLs as against any remote server.
 """
 
 from __future__ import annotations
@@ -50,7 +54,8 @@ from conformance.scenario_file import (
     load_scenario,
 )
 from conformance.session import RunContext
-from conformance.target import EmbeddedTarget, Target
+from conformance.target import Target
+from tests.inprocess import InProcessTarget
 
 AGENTS = {
     "alice": AgentActor("alice", "remote_support_v5"),
@@ -433,7 +438,7 @@ def search(target: Target, out: Path, examples: int, steps: int = 10) -> Invaria
 
 @pytest.fixture(scope="module")
 def reference() -> Iterator[Target]:
-    with EmbeddedTarget() as target:
+    with InProcessTarget() as target:
         yield target
 
 
@@ -467,10 +472,8 @@ PLANTED = [
 def test_a_planted_fault_is_found_and_the_written_scenario_replays_to_it(
     fault: str, invariant: str, expect: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    policy = tmp_path / "policy.yaml"
-    policy.write_text(yaml.safe_dump({"faults": [fault]}))
     out = tmp_path / "found.yaml"
-    with EmbeddedTarget(policy_file=policy) as mutant:
+    with InProcessTarget({"faults": [fault]}) as mutant:
         found = search(mutant, out, examples=100, steps=6)
         assert found is not None, f"the search did not find {fault}"
         assert found.invariant == invariant
@@ -486,6 +489,6 @@ def test_a_planted_fault_is_found_and_the_written_scenario_replays_to_it(
         assert len(failed) == 1, err
         assert f"→ {expect}: expected {expect}, answered 20" in failed[0]
         # The same file holds against the reference server (the invariant's expectation).
-    with EmbeddedTarget() as reference, pytest.raises(SystemExit) as exited:
+    with InProcessTarget() as reference, pytest.raises(SystemExit) as exited:
         main(["replay", str(out), "--target", reference.base_url, "--out", str(tmp_path / "ok")])
     assert exited.value.code == 0, capsys.readouterr().err
