@@ -99,13 +99,8 @@ def choose_apps(text: str | None, jsonl: Sequence[str]) -> list[App]:
             apps.append(App(name, entry.title, entry.build()))
         for command in jsonl:
             argv = shlex.split(command)
-            apps.append(
-                App(
-                    f"jsonl:{Path(argv[0]).name if argv else command}",
-                    command,
-                    JsonLinesAdapter(argv),
-                )
-            )
+            name = _jsonl_name(argv, command, {app.name for app in apps})
+            apps.append(App(name, command, JsonLinesAdapter(argv)))
     except AdapterSetupError as exc:
         for app in apps:
             app.adapter.close()
@@ -114,10 +109,16 @@ def choose_apps(text: str | None, jsonl: Sequence[str]) -> list[App]:
     return apps
 
 
-def _jsonl_name(argv: Sequence[str], command: str) -> str:
-    """``jsonl:vendor_adapter.py``: a program of one's own, by its script (else its command)."""
-    scripts = [a for a in argv if a.endswith((".py", ".js", ".rb", ".pl"))]
-    return f"jsonl:{Path(scripts[0]).name if scripts else Path(argv[0]).name if argv else command}"
+def _jsonl_name(argv: Sequence[str], command: str, taken: set[str]) -> str:
+    """``jsonl:vendor_adapter.py``: a program of one's own, by its script (else its command)
+    and the arguments after it; a number when that name is taken."""
+    scripts = [i for i, a in enumerate(argv) if a.endswith((".py", ".js", ".mjs", ".rb", ".pl"))]
+    at = scripts[0] if scripts else 0
+    name = f"jsonl:{' '.join([Path(argv[at]).name, *argv[at + 1 :]]) if argv else command}"
+    numbered, n = name, 2
+    while numbered in taken:
+        numbered, n = f"{name} #{n}", n + 1
+    return numbered
 
 
 @click.command("interop")

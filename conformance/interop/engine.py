@@ -39,7 +39,15 @@ from conformance.drivers.seam import (
     TotpParameters,
     Unsupported,
 )
-from conformance.interop.judge import Judgement, Probe, Stated, judge_codes, judge_refusal
+from conformance.interop.judge import (
+    FAR_FUTURE,
+    FAR_PROBE,
+    Judgement,
+    Probe,
+    Stated,
+    judge_codes,
+    judge_refusal,
+)
 from conformance.qr import QrDecodeError, decode_qr_png
 from conformance.vendor.adapters import Authenticator, Refused, VendorFailure
 from simulators.hotp import CodeGenerator
@@ -178,6 +186,21 @@ class ServerRun:
     timeline: Timeline
     #: The credential each probe kind uses next, and the server time it was made at.
     pool: dict[str, tuple[Credential, int]] = field(default_factory=dict)
+    #: The slots of the ``FAR_PROBE`` (its credentials are made and used after 2106).
+    far_timeline: Timeline = field(default_factory=lambda: Timeline(FAR_FUTURE))
+
+    @property
+    def reaches_far_future(self) -> bool:
+        """Whether the far-future probe runs here: the default set, a clock that gets there."""
+        clock = self.driver.clock
+        return (
+            self.parameters == DEFAULT_PARAMETERS
+            and clock is not None
+            and clock.max_time > FAR_FUTURE + 400 * SLOT_SECONDS
+        )
+
+    def timeline_of(self, kind: str) -> Timeline:
+        return self.far_timeline if kind == FAR_PROBE else self.timeline
 
     @property
     def window(self) -> dict[str, int]:
@@ -192,9 +215,14 @@ class ServerRun:
         return {k: int(found[k]) for k in ("back", "forward") if isinstance(found.get(k), int)}
 
     def probes(self) -> list[tuple[str, int, int]]:
-        """(name, device offset in seconds, steps): the server's time, then its window's edges."""
+        """(name, device offset in seconds, steps): the server's time, after 2106 (at the
+        default set), then its window's edges."""
         period = self.parameters.period
         found = [("same time", 0, 0)]
+        # Before the window's edges: a server whose declared window does not hold (the first
+        # refusal ends a cell) still has its time after 2106 tried with every app.
+        if self.reaches_far_future:
+            found.append((FAR_PROBE, 0, 0))
         back, forward = self.window.get("back", 0), self.window.get("forward", 0)
         if back:
             found.append(("device behind", -back * period, -back))
@@ -204,7 +232,7 @@ class ServerRun:
 
     def credential(self, kind: str) -> Credential:
         """The probe kind's credential: the one in use, or a fresh one (made at a slot)."""
-        slot = self.timeline.slot()
+        slot = self.timeline_of(kind).slot()
         existing = self.pool.get(kind)
         if existing is not None and slot - existing[1] < MAX_CREDENTIAL_AGE:
             return existing[0]
@@ -225,6 +253,9 @@ class ServerRun:
     def close(self) -> None:
         for kind in list(self.pool):
             self.retire(kind)
+        if self.driver.clock is not None and self.driver.clock.now() >= FAR_FUTURE:
+            # The next parameter set's timeline starts at the server's time: not after 2106.
+            self.driver.clock.set(self.timeline.slot())
 
 
 def run_cell(run: ServerRun, app: App, timeout: float) -> CellResult:
@@ -265,7 +296,7 @@ def _probe_all(run: ServerRun, app: App, timeout: float, result: CellResult) -> 
         why_not = app.adapter.not_applicable(handed)
         if why_not is not None:
             return Judgement("not_applicable", why_not)
-        server_time = run.timeline.slot()
+        server_time = run.timeline_of(kind).slot()
         device_time = server_time + offset
         with app.lock:
             deadline = time.monotonic() + timeout
@@ -299,6 +330,7 @@ def _probe_all(run: ServerRun, app: App, timeout: float, result: CellResult) -> 
             received[0],
             stated.generator().code_at(device_time),
             server_code,
+            key=credential.key,
         )
         assert run.driver.clock is not None
         run.driver.clock.set(server_time)

@@ -17,11 +17,14 @@ means SHA1, 6, 30), and the code of the parameters the server really verifies
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Final, Literal
 
 from conformance.drivers.seam import Answer, TotpParameters
+from conformance.vendor.verdicts import TIME_MODE_TEXT, TIME_MODES, kept_step
 from simulators.hotp import CodeGenerator, OtpError
 from simulators.otpauth import OtpauthError, lint_uri, parse_uri
 
@@ -50,6 +53,12 @@ PARAMETERS: Final = ("algorithm", "digits", "period")
 DEFAULTS: Final[dict[str, object]] = {"algorithm": "SHA1", "digits": 6, "period": 30}
 #: The requirement each parameter's URI rule is (shared/reference/standards-checklist.md).
 URI_REQUIREMENT: Final = {"algorithm": "URI-05", "digits": "URI-06", "period": "URI-07"}
+#: A Unix time past the largest unsigned 32-bit one (2106-02-07 06:28:15 UTC), where an app
+#: whose clock wraps in 2038, keeps 32 bits or stops at 2^32 - 1 shows another code (ALG-08).
+FAR_FUTURE: Final = 2**32 + 30 * 86400
+#: The probe at ``FAR_FUTURE``: at each server's default parameters only (time handling is
+#: the app's, whatever the parameters), on a timeline and credentials of its own.
+FAR_PROBE: Final = "after 2106"
 _DIAGNOSIS_PERIODS: Final = (15, 30, 60)
 _DIAGNOSIS_ALGORITHMS: Final = ("SHA1", "SHA256", "SHA512")
 
@@ -116,6 +125,8 @@ class Probe:
     by_uri: str
     by_server: str
     answer: Answer | None = None
+    #: The secret of this probe's credential (each probe kind has its own credential).
+    key: bytes = field(default=b"", repr=False)
 
     @property
     def matches_uri(self) -> bool:
@@ -126,6 +137,9 @@ class Probe:
         return self.app_code == self.by_server
 
     def describe(self) -> str:
+        if self.name == FAR_PROBE:
+            day = datetime.fromtimestamp(self.server_time, UTC).date()
+            return f"at the server's time on {day} (after 2^32 - 1 s)"
         if self.offset == 0:
             return "at the server's time"
         return f"a device {abs(self.offset)} s {'ahead' if self.offset > 0 else 'behind'}"
@@ -148,20 +162,27 @@ class Judgement:
 
 
 def diagnose(key: bytes, code: str, device_time: float, stated: Stated) -> dict[str, object] | None:
-    """The algorithm, digits and period that give ``code`` at ``device_time``, closest to the
-    URI's first; None when none the harness tries does."""
+    """The algorithm, digits, period and time handling (check-authenticator's: a 32-bit
+    wrap, a clock stopped at 2^32 - 1) that give ``code`` at ``device_time``, closest to
+    the URI's first; None when none the harness tries does."""
     if not (code.isascii() and code.isdigit()) or not 6 <= len(code) <= 8:
         return None
     algorithms = sorted(_DIAGNOSIS_ALGORITHMS, key=lambda a: a != stated.algorithm)
     periods = sorted({*_DIAGNOSIS_PERIODS, stated.period}, key=lambda p: p != stated.period)
     candidates = sorted(
-        itertools.product(algorithms, periods),
-        key=lambda c: (c[0] != stated.algorithm) + (c[1] != stated.period),
+        itertools.product(algorithms, periods, TIME_MODES),
+        key=lambda c: (c[0] != stated.algorithm) + (c[1] != stated.period) + (c[2] != "exact"),
     )
-    for algorithm, period in candidates:
+    t = math.floor(device_time)
+    for algorithm, period, mode in candidates:
         generator = CodeGenerator(key, digits=len(code), algorithm=algorithm, period=period)
-        if generator.code_at(device_time) == code:
-            return {"algorithm": algorithm, "digits": len(code), "period": period}
+        if generator.code_for_counter(kept_step(t, period, mode)) == code:
+            return {
+                "algorithm": algorithm,
+                "digits": len(code),
+                "period": period,
+                "time_mode": mode,
+            }
     return None
 
 
@@ -173,6 +194,9 @@ def app_deviation(stated: Stated, used: dict[str, object] | None) -> list[str]:
             "with the URI's secret"
         ]
     parts = []
+    mode = str(used.get("time_mode", "exact"))
+    if mode != "exact":
+        parts.append(f"computes its codes with {TIME_MODE_TEXT[mode]}")
     for name in PARAMETERS:
         asked, got = getattr(stated, name), used[name]
         if asked == got:
@@ -229,14 +253,21 @@ def judge_codes(
             continue
         said = f"refused ({answer.describe()})"
         if not probe.matches_uri:
-            used = diagnose(stated.key, probe.app_code, probe.server_time + probe.offset, stated)
+            used = diagnose(
+                probe.key or stated.key, probe.app_code, probe.server_time + probe.offset, stated
+            )
             deviation = app_deviation(stated, used)
+            broken = ["ALG-05"]
+            if used and used["digits"] != stated.digits:
+                broken.insert(0, "ALG-03")
+            if used and used.get("time_mode", "exact") != "exact":
+                broken.append("ALG-08")
             return Judgement(
                 "silently_wrong",
                 f"the app {'; '.join(deviation)}; the server {said} its code {probe.describe()}",
                 "app",
                 tuple(f"the app {part}" for part in deviation),
-                ("ALG-03", "ALG-05") if used and used["digits"] != stated.digits else ("ALG-05",),
+                tuple(broken),
             )
         if not probe.matches_server:
             parts, requirements = uri_misstatement(stated, real)
@@ -247,6 +278,9 @@ def judge_codes(
                 tuple(parts),
                 requirements,
             )
+        if probe.name == FAR_PROBE:
+            text = "the server refuses the right code at its own time after 2106 (2^32 - 1 s)"
+            return Judgement("silently_wrong", f"{text}: {said}", "server", (text,), ("ALG-08",))
         if probe.offset == 0:
             text = "the server refuses the right code at its own time"
             return Judgement("silently_wrong", f"{text}: {said}", "server", (text,), ("WIN-01",))
@@ -284,6 +318,8 @@ def judge_refusal(refusal: str, stated: Stated | None, uri: str, code: str = "")
 
 
 __all__ = [
+    "FAR_FUTURE",
+    "FAR_PROBE",
     "VERDICT_ORDER",
     "VERDICT_TEXT",
     "CellVerdict",

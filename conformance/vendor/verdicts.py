@@ -95,6 +95,30 @@ class Diagnosis:
         }
 
 
+#: The time handlings a diagnosis tries, the right one first.
+TIME_MODES: Final[tuple[TimeMode, ...]] = get_args(TimeMode)
+
+
+def kept_step(t: int, period: int, mode: TimeMode) -> int:
+    """The time step (the HOTP counter) an implementation with this time handling uses at
+    Unix time ``t``: ``t // period`` for ``exact``."""
+    if mode == "signed32":
+        # C's or Java's int: wraps negative at 2^31, the division truncates toward zero,
+        # and the negative step goes into the 8-byte counter in two's complement.
+        wrapped = (t + 2**31) % 2**32 - 2**31
+        step = abs(wrapped) // period * (1 if wrapped >= 0 else -1)
+        return step % 2**64
+    if mode == "time32":
+        return (t & 0xFFFFFFFF) // period
+    if mode == "counter32":
+        return (t // period) & 0xFFFFFFFF
+    if mode == "clamp32":
+        # An unsigned 32-bit conversion that saturates (Qt's toTime_t gives
+        # 0xFFFFFFFF past 2106): every later time is that second.
+        return min(t, UINT32_MAX_TIME) // period
+    return t // period
+
+
 def _codes(
     case: Case, algorithm: str, digits: int, period: int, mode: TimeMode
 ) -> tuple[str, ...] | None:
@@ -102,25 +126,7 @@ def _codes(
         generator = CodeGenerator(case.secret, digits=digits, algorithm=algorithm, period=period)
     except OtpError:
         return None
-    found = []
-    for t in case.times:
-        if mode == "signed32":
-            # C's or Java's int: wraps negative at 2^31, the division truncates toward zero,
-            # and the negative step goes into the 8-byte counter in two's complement.
-            wrapped = (t + 2**31) % 2**32 - 2**31
-            step = abs(wrapped) // period * (1 if wrapped >= 0 else -1)
-            found.append(generator.code_for_counter(step % 2**64))
-        elif mode == "time32":
-            found.append(generator.code_at(t & 0xFFFFFFFF))
-        elif mode == "counter32":
-            found.append(generator.code_for_counter((t // period) & 0xFFFFFFFF))
-        elif mode == "clamp32":
-            # An unsigned 32-bit conversion that saturates (Qt's toTime_t gives
-            # 0xFFFFFFFF past 2106): every later time is that second.
-            found.append(generator.code_at(min(t, UINT32_MAX_TIME)))
-        else:
-            found.append(generator.code_at(t))
-    return tuple(found)
+    return tuple(generator.code_for_counter(kept_step(t, period, mode)) for t in case.times)
 
 
 def diagnose(case: Case, received: Sequence[str]) -> Diagnosis:
@@ -135,10 +141,9 @@ def diagnose(case: Case, received: Sequence[str]) -> Diagnosis:
     (digits,) = lengths
     algorithms = sorted(ALGORITHMS, key=lambda a: a != case.algorithm)
     periods = sorted({*PERIODS, case.period}, key=lambda p: p != case.period)
-    modes: tuple[TimeMode, ...] = ("exact", "signed32", "time32", "counter32", "clamp32")
     wanted = tuple(received)
     candidates = sorted(
-        itertools.product(algorithms, periods, modes),
+        itertools.product(algorithms, periods, TIME_MODES),
         key=lambda c: (c[0] != case.algorithm) + (c[1] != case.period) + (c[2] != "exact"),
     )
     for algorithm, period, mode in candidates:

@@ -167,6 +167,50 @@ def test_the_broken_server_and_the_broken_app_turn_the_right_cells_silently_wron
     assert all("secret=<redacted>" in e["uri"] for e in evidence)
 
 
+MISBEHAVING = ROOT / "tests" / "vendor" / "fixtures" / "misbehaving_vendor.py"
+
+
+@needs_faketime
+def test_an_app_whose_clock_stops_or_wraps_is_found_after_2106_and_named(
+    tmp_path: Path,
+) -> None:
+    clamping = f"{sys.executable} {MISBEHAVING} uint32-clamp"
+    wrapping = f"{sys.executable} {MISBEHAVING} int32-time"
+    done, records = _interop(
+        tmp_path,
+        "--servers",
+        str(HONEST),
+        "--apps",
+        "profile:rfc-reference",
+        "--jsonl",
+        clamping,
+        "--jsonl",
+        wrapping,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    cells = _cells(records)
+    apps = sorted({a for _, _, a in cells if a.startswith("jsonl:")})
+    clamp_app = next(a for a in apps if "uint32-clamp" in a)
+    wrap_app = next(a for a in apps if "int32-time" in a)
+    verdict = {key: (c["variant"]["verdict"], c["variant"]["fault"]) for key, c in cells.items()}
+    # Until 2106 both apps are right: only the far-future probe of the default set tells.
+    assert verdict[("totp-service", "SHA1-6-60", clamp_app)] == ("works", None)
+    assert verdict[("totp-service", "SHA1-6-30", "profile:rfc-reference")] == ("works", None)
+    for app, words in (
+        (clamp_app, "a clock that stops at 2^32 - 1 (2106-02-07 06:28:15 UTC)"),
+        (wrap_app, "the Unix time kept in a signed 32-bit integer"),
+    ):
+        cell = cells[("totp-service", "SHA1-6-30", app)]
+        assert verdict[("totp-service", "SHA1-6-30", app)] == ("silently_wrong", "app")
+        assert f"the app computes its codes with {words}" in cell["reason"], cell["reason"]
+        assert "ALG-08" in cell["requirements"]
+    # The reference app was asked after 2106 too, and the server accepted its code there.
+    steps = [
+        s["title"] for s in cells[("totp-service", "SHA1-6-30", "profile:rfc-reference")]["steps"]
+    ]
+    assert any("after 2^32 - 1 s" in title for title in steps), steps
+
+
 def test_unknown_names_are_a_clear_error_listing_the_names(tmp_path: Path) -> None:
     done, _ = _interop(tmp_path, "--servers", "pam-foo")
     assert done.returncode == 2
