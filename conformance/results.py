@@ -9,7 +9,7 @@ import time
 from collections import Counter
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 from conformance.checks import CheckResult
 from conformance.expectations import Expectation
@@ -54,6 +54,35 @@ def harness_commit() -> tuple[str | None, bool | None]:
     return parts[1].strip(), (None if status is None else bool(status.strip()))
 
 
+class Provenance(TypedDict):
+    """What every command's run record starts with: which harness ran, when."""
+
+    format: Literal[1]
+    run_id: str | None
+    tool: str
+    tool_version: str
+    git_commit: str | None
+    git_dirty: bool | None
+    command: str
+    started_at: float
+
+
+def provenance(command: str, run_id: str | None) -> Provenance:
+    """This harness's version and commit, the command and the start time, for
+    ``model.RunRecord(**provenance(...), ...)`` (the rest of the record stays typed)."""
+    commit, dirty = harness_commit()
+    return Provenance(
+        format=model.FORMAT,
+        run_id=run_id,
+        tool="twofa-harness",
+        tool_version=version("twofa-harness"),
+        git_commit=commit,
+        git_dirty=dirty,
+        command=command,
+        started_at=time.time(),
+    )
+
+
 def is_unexpected(result: CheckResult, expected: Expectation | None) -> bool:
     """A failure nobody expected, or an expected outcome that did not happen."""
     return unexpected(result.outcome.value, expected.accepted if expected else None)
@@ -88,19 +117,11 @@ class ResultLog:
         shard: dict[str, Any] | None = None,
     ) -> None:
         """Write the run record: what ran, against what, from which harness (provenance)."""
-        commit, dirty = harness_commit()
         # One target named by ``target`` alone (replay, check-authenticator): no ``targets``.
         self.several_targets = targets is not None and len(targets) > 1
         self._write(
             model.RunRecord(
-                format=model.FORMAT,
-                run_id=run_id,
-                tool="twofa-harness",
-                tool_version=version("twofa-harness"),
-                git_commit=commit,
-                git_dirty=dirty,
-                command=command,
-                started_at=time.time(),
+                **provenance(command, run_id),
                 target=model.TargetInfo.model_validate(target),
                 targets=(
                     None

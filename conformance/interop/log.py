@@ -14,13 +14,12 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Final
 
 from conformance.interop.engine import CellResult, label
 from conformance.interop.judge import VERDICT_ORDER, CellVerdict
-from conformance.results import harness_commit
+from conformance.results import provenance
 from records import Outcome, RecordFile, model
 
 #: A cell's verdict → its check's outcome. A refusal is a warning: the user is told.
@@ -193,17 +192,9 @@ class InteropLog:
     def start(
         self, *, run_id: str, servers: Sequence[str], apps: Sequence[str], timeout: float
     ) -> None:
-        commit, dirty = harness_commit()
         self._write(
             model.RunRecord(
-                format=model.FORMAT,
-                run_id=run_id,
-                tool="twofa-harness",
-                tool_version=version("twofa-harness"),
-                git_commit=commit,
-                git_dirty=dirty,
-                command="interop",
-                started_at=time.time(),
+                **provenance("interop", run_id),
                 target=model.TargetInfo(kind="interop", title="servers x apps"),
                 policy=None,
                 seed=None,

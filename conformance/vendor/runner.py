@@ -11,12 +11,11 @@ import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Final, cast
 
 from conformance.expectations import Expectation
-from conformance.results import harness_commit
+from conformance.results import provenance
 from conformance.vendor.adapters import Refused, VendorAdapter, VendorFailure
 from conformance.vendor.cases import FAMILIES, Case
 from conformance.vendor.dialect_cases import DialectCase
@@ -308,18 +307,10 @@ class VendorLog:
         expectations_file: str | None,
         timeout: float,
     ) -> None:
-        commit, dirty = harness_commit()
         families = tuple(dict.fromkeys(c.family for c in cases))
         self._write(
             model.RunRecord(
-                format=model.FORMAT,
-                run_id=run_id,
-                tool="twofa-harness",
-                tool_version=version("twofa-harness"),
-                git_commit=commit,
-                git_dirty=dirty,
-                command="check-authenticator",
-                started_at=time.time(),
+                **provenance("check-authenticator", run_id),
                 target=model.TargetInfo(kind=adapter.kind, url=adapter.description),
                 policy=None,
                 seed=None,
