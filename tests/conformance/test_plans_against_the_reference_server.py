@@ -42,6 +42,8 @@ def test_every_registered_check_has_a_mutant_and_every_fault_a_check() -> None:
     assert {fault for _, fault in KILLS} == set(FAULTS)
 
 
+#: Its tests are one xdist group: a run of every check (about 25 s), once per test
+#: process that has one of them.
 @pytest.fixture(scope="module")
 def reference_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     out = tmp_path_factory.mktemp("reference")
@@ -50,6 +52,7 @@ def reference_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, obj
     return {r.check.id: r for r in summary.results}
 
 
+@pytest.mark.xdist_group("reference-results-once")
 @pytest.mark.parametrize("check_id", sorted(REGISTRY))
 def test_passes_against_the_reference_server(
     reference_results: dict[str, object], check_id: str
@@ -59,6 +62,7 @@ def test_passes_against_the_reference_server(
     assert result.outcome.value == against_the_reference, result.reason  # type: ignore[attr-defined]
 
 
+@pytest.mark.xdist_group("reference-results-once")
 def test_the_window_check_draws_its_chart(reference_results: dict[str, object]) -> None:
     result = reference_results["window-measured-matches-declared"]
     [chart] = result.charts  # type: ignore[attr-defined]

@@ -88,6 +88,8 @@ def test_the_measured_window_follows_the_window_setting(peer: str, tmp_path: Pat
     assert measured[0] != measured[1]
 
 
+#: Its tests are one xdist group: the run takes about 45 s, once per test process that
+#: has one of them.
 @pytest.fixture(scope="module")
 def every_peer(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The issue's command: every peer at its defaults, one run, one report."""
@@ -106,6 +108,7 @@ def every_peer(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out / "latest"
 
 
+@pytest.mark.xdist_group("peers-judged-once")
 def test_one_report_has_every_peer_measured(every_peer: Path) -> None:
     report = json.loads((every_peer / "report.json").read_text())
     measured = report["extra"]["measured"]
@@ -116,6 +119,7 @@ def test_one_report_has_every_peer_measured(every_peer: Path) -> None:
     assert set(report["extra"]["declared"]) == set(PEERS)
 
 
+@pytest.mark.xdist_group("peers-judged-once")
 def test_every_verifier_check_reaches_a_verdict_against_every_peer(every_peer: Path) -> None:
     records = [json.loads(line) for line in (every_peer / "results.jsonl").read_text().splitlines()]
     checks = [r for r in records if r["record"] == "check"]
@@ -130,6 +134,7 @@ def test_every_verifier_check_reaches_a_verdict_against_every_peer(every_peer: P
         assert len(judged) >= 11, (peer, judged)
 
 
+@pytest.mark.xdist_group("peers-judged-once")
 def test_the_findings_are_in_the_report(every_peer: Path) -> None:
     records = [json.loads(line) for line in (every_peer / "results.jsonl").read_text().splitlines()]
     outcome = {(r["target"], r["id"]): r["outcome"] for r in records if r["record"] == "check"}
@@ -177,6 +182,7 @@ def test_real_time_mode_measures_the_managed_window(tmp_path: Path) -> None:
     assert live.accepted_offsets(0) == list(range(-6, 6))
 
 
+@pytest.mark.xdist_group("peers-judged-once")
 @pytest.mark.parametrize("peer", PEERS)
 def test_each_peers_expectations_file_accepts_exactly_its_findings(
     peer: str, every_peer: Path

@@ -29,11 +29,14 @@ SECRET_GATED = {
 }
 
 
+#: Its tests are one xdist group: the fuzz run takes about 40 s, once per test process
+#: that has one of them.
 @pytest.fixture(scope="module")
 def ci_run(tmp_path_factory: pytest.TempPathFactory) -> FuzzResult:
     return run(CI_EXAMPLES, workdir=tmp_path_factory.mktemp("fuzz"))
 
 
+@pytest.mark.xdist_group("fuzz-ci-run-once")
 @pytest.mark.slow
 def test_schemathesis_finds_nothing_at_the_ci_budget(ci_run: FuzzResult) -> None:
     failures = ci_run.tally["failures"]
@@ -45,6 +48,7 @@ def test_schemathesis_finds_nothing_at_the_ci_budget(ci_run: FuzzResult) -> None
     assert ci_run.tally["refused_checked"] >= 1000  # refusals whose state was compared
 
 
+@pytest.mark.xdist_group("fuzz-ci-run-once")
 @pytest.mark.slow
 def test_every_operation_is_reached_with_its_token(ci_run: FuzzResult) -> None:
     """Past authentication: each operation answers success or a documented state refusal."""
