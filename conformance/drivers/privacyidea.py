@@ -122,6 +122,8 @@ SETUP_DIR: Final = PEERS_DIR / "privacyidea"
 SERVE_SCRIPT: Final = SETUP_DIR / "serve.py"
 CONFIG_TEMPLATE: Final = SETUP_DIR / "pi.cfg.template"
 READY: Final = r"privacyidea ready on (http://127\.0\.0\.1:\d+)"
+#: How /token/init hands out its QR codes (detail.googleurl.img).
+PNG_DATA_URI: Final = "data:image/png;base64,"
 #: The variable serve.py reads the admin's password from (never the command line).
 PASSWORD_VARIABLE: Final = "PI_HARNESS_ADMIN_PASSWORD"  # noqa: S105 - a name
 MANAGED_ADMIN: Final = "admin"
@@ -696,13 +698,23 @@ class PrivacyIdeaDriver(Driver):
             if set_max.status != 200:
                 self.drop_serial(serial)
                 raise DriverError(f"POST /token/set max_failcount answered {_error(set_max)}")
+        fields: dict[str, Any] = {
+            "serial": serial,
+            "issuer": parsed.issuer,
+            "account": parsed.account,
+        }
+        # The QR code its web UI shows the user (the URI drawn as a PNG data URI): what an
+        # app's camera reads (twofa interop decodes it from its pixels). Redacted in logs.
+        image = googleurl.get("img") if isinstance(googleurl, dict) else None
+        if isinstance(image, str) and image.startswith(PNG_DATA_URI):
+            fields["qr_png_base64"] = image[len(PNG_DATA_URI) :]
         return Credential(
             label=serial,
             key=key,
             parameters=handed_out,
             created_at=self.now(),
             uri=str(uri),
-            fields={"serial": serial, "issuer": parsed.issuer, "account": parsed.account},
+            fields=fields,
             handle={"serial": serial},
         )
 
