@@ -135,6 +135,8 @@ class DjangoOtpDriver(Driver):
     )
     #: TOTPDevice takes 6 or 8 digits and any step; its HMAC is SHA-1 only.
     variants = tuple(TotpParameters("SHA1", digits, step) for digits in (6, 8) for step in (30, 60))
+    # The variant sets what the checks provision; each TOTPDevice has its own digits and step.
+    provisions_every_variant = True
 
     @classmethod
     def variant_options(

@@ -71,8 +71,10 @@ the values used: no page states a replay rule for TOTP in words); throttle a
 lockout after max_failcount failures, for failcounter_clear_timeout minutes
 or "permanent" when 0; drift tracking only with AutoResync, up to the sync
 window's steps (the docs say nothing of the token's ``timeShift`` changing on
-an ordinary success); totp: hashlib sha1, OTP length 6, the time step (the
-figures of the token config and system config pages).
+an ordinary success); totp: hashlib (sha1), OTP length (6) and the time step
+(30), as set (options ``hashlib``, ``otplen``, ``timeStep``: ``twofa run
+--variants`` sets them) or documented (the figures of the token config and
+system config pages).
 """
 
 from __future__ import annotations
@@ -152,6 +154,14 @@ TOKEN_API_DOC: Final = f"{DOCS}/modules/api/token.html"
 HASHLIBS: Final = {"SHA1": "sha1", "SHA256": "sha256", "SHA512": "sha512"}
 
 
+def _hashlib(text: str) -> str:
+    """An ``--target-option hashlib=`` value: one of privacyIDEA's names."""
+    name = text.strip().lower()
+    if name not in HASHLIBS.values():
+        raise ValueError(f"{text!r} is not one of {', '.join(HASHLIBS.values())}")
+    return name
+
+
 @dataclass(frozen=True)
 class Setting:
     """A privacyIDEA setting: its documented default, where the docs say so, and how to read it."""
@@ -181,6 +191,18 @@ SETTINGS: Final[dict[str, Setting]] = {
             30,
             f"{TOTP_CONFIG_DOC} (figure): Default Time Step 30; {GLOSSARY_DOC} 'Time Step': "
             "'the divider by which the seconds since 1.1.1970 are divided to calculate the OTP'",
+        ),
+        Setting(
+            "hashlib",
+            "totp.hashlib",
+            "sha1",
+            f"{TOTP_CONFIG_DOC} (figure): Default Hashlib sha1",
+        ),
+        Setting(
+            "otplen",
+            "DefaultOtpLen",
+            6,
+            f"{SYSTEM_CONFIG_DOC} 'OTP length of newly enrolled tokens' (figure: 6)",
         ),
         Setting(
             "max_failcount",
@@ -228,12 +250,6 @@ SETTINGS: Final[dict[str, Setting]] = {
 }
 #: Options applied per token (so also on a server the driver did not start).
 TOKEN_OPTIONS: Final = frozenset({"timeWindow", "max_failcount"})
-#: The documented defaults of the TOTP parameters.
-DEFAULT_HASHLIB: Final = ("sha1", f"{TOTP_CONFIG_DOC} (figure): Default Hashlib sha1")
-DEFAULT_OTPLEN: Final = (
-    6,
-    f"{SYSTEM_CONFIG_DOC} 'OTP length of newly enrolled tokens' (figure: 6)",
-)
 
 #: ``detail.message`` of a refused code, as verdicts (privacyIDEA 3.14's words, seen by trying).
 MESSAGES: Final = (
@@ -419,8 +435,8 @@ class Configuration:
         resync, _ = self.setting("AutoResync")
         sync_window, _ = self.setting("DefaultSyncWindow")
         steps = int(time_window) // int(time_step)
-        hashlib = self.system.get("totp.hashlib", DEFAULT_HASHLIB[0])
-        digits = int(self.system.get("DefaultOtpLen", DEFAULT_OTPLEN[0]))
+        hashlib, _ = self.setting("hashlib")
+        digits, _ = self.setting("otplen")
         return {
             "window": {"back": steps, "forward": steps},
             "replay": "monotonic_step",
@@ -433,7 +449,11 @@ class Configuration:
                 "tracking": bool(resync),
                 "max_steps": int(sync_window) if resync else None,
             },
-            "totp": {"algorithm": hashlib.upper(), "digits": digits, "period": int(time_step)},
+            "totp": {
+                "algorithm": str(hashlib).upper(),
+                "digits": int(digits),
+                "period": int(time_step),
+            },
         }
 
     def policy_sources(self) -> dict[str, str]:
@@ -456,8 +476,7 @@ class Configuration:
             f"({SYSTEM_CONFIG_DOC})",
             "drift": f"{where('AutoResync')}; max_steps: {where('DefaultSyncWindow')}. The docs "
             "say nothing of the token's timeShift changing on an ordinary success",
-            "totp": f"hashlib {self.system.get('totp.hashlib', 'unset')} ({DEFAULT_HASHLIB[1]}); "
-            f"digits {self.system.get('DefaultOtpLen', 'unset')} ({DEFAULT_OTPLEN[1]}); "
+            "totp": f"algorithm: {where('hashlib')}; digits: {where('otplen')}; "
             f"period: {where('timeStep')}",
             "not read": "policies (e.g. totp_timestep, totp_hashlib, auth_max_fail) can change "
             "these per user or realm; the driver reads the system config only",
@@ -487,6 +506,20 @@ class PrivacyIdeaDriver(Driver):
             "managed only)",
             integer(1, 3600),
             default=30,
+        ),
+        Option(
+            "hashlib",
+            "the server's default hash for new TOTP tokens (system setting totp.hashlib; "
+            "managed only): what the checks provision",
+            _hashlib,
+            default="sha1",
+        ),
+        Option(
+            "otplen",
+            "the OTP length of new tokens (system setting DefaultOtpLen; managed only): what "
+            "the checks provision",
+            integer(6, 8),
+            default=6,
         ),
         Option(
             "max_failcount",
@@ -525,6 +558,27 @@ class PrivacyIdeaDriver(Driver):
     )
     # JSON carries a number as well as a string.
     code_forms = frozenset({"json_number", "non_ascii_digits", "whitespace"})
+    #: A TOTP token takes sha1, sha256 or sha512, 6 to 8 digits, any step (the usual two).
+    variants = tuple(
+        TotpParameters(algorithm, digits, period)
+        for algorithm in HASHLIBS
+        for digits in (6, 7, 8)
+        for period in (30, 60)
+    )
+
+    # The variant sets what the checks provision; each token takes its own parameters.
+    provisions_every_variant = True
+
+    @classmethod
+    def variant_options(
+        cls, variant: TotpParameters, given: Mapping[str, str], workdir: Path
+    ) -> dict[str, str]:
+        return {
+            **given,
+            "hashlib": HASHLIBS[variant.algorithm],
+            "otplen": str(variant.digits),
+            "timeStep": str(variant.period),
+        }
 
     def __init__(
         self, options: Mapping[str, Any], workdir: Path, *, url: str | None = None
@@ -773,6 +827,8 @@ def _config_value(value: Any) -> str:
 def _parse_config(default: Any, raw: str) -> Any:
     if isinstance(default, bool):
         return raw.strip().lower() in ("1", "true", "yes", "on")
+    if isinstance(default, str):
+        return raw.strip().lower()
     try:
         return int(raw)
     except ValueError:

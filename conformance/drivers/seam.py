@@ -282,6 +282,9 @@ class Driver(ABC):
     #: The TOTP parameters the harness can set this kind of target to (``twofa run
     #: --variants``); () when it runs at its own parameters only.
     variants: ClassVar[tuple[TotpParameters, ...]] = ()
+    #: Whether ``provision`` honours any of the ``variants`` on one server (each credential
+    #: has parameters of its own, as a privacyIDEA token), so no restart is needed per set.
+    provisions_every_variant: ClassVar[bool] = False
 
     clock: ServerClock | None = None
 

@@ -389,12 +389,14 @@ class Job:
 
 
 def plan_jobs(servers: Sequence[Server], chunks: int) -> list[Job]:
-    """The jobs, slowest first: a driver with variants is started once per variant; one
-    without is tried at every candidate set, split over ``chunks`` instances of it."""
+    """The jobs, slowest first: a driver whose configuration fixes the parameters it issues
+    is started once per variant; one whose credentials each take their own (no variants,
+    or ``provisions_every_variant``) is tried at every candidate set, split over ``chunks``
+    instances of it."""
     with_variants, without = [], []
     for server in servers:
         driver = server.spec.driver
-        if driver.variants:
+        if driver.variants and not driver.provisions_every_variant:
             variants = _default_first(driver.variants, DEFAULT_PARAMETERS)
             with_variants += [Job(server, v, (v,)) for v in variants]
         else:

@@ -279,6 +279,8 @@ def test_defaults_declare_the_documented_policy(default: PrivacyIdeaDriver) -> N
         ("timeWindow", 100, "window", {"back": 3, "forward": 3}),
         ("timeStep", 60, "window", {"back": 3, "forward": 3}),
         ("timeStep", 60, "totp", {"algorithm": "SHA1", "digits": 6, "period": 60}),
+        ("hashlib", "sha256", "totp", {"algorithm": "SHA256", "digits": 6, "period": 30}),
+        ("otplen", 8, "totp", {"algorithm": "SHA1", "digits": 8, "period": 30}),
         (
             "max_failcount",
             3,
@@ -322,6 +324,32 @@ def test_unknown_or_bad_options_are_refused() -> None:
         PrivacyIdeaDriver.parse_options({"window": "3"})
     with pytest.raises(OptionError):
         PrivacyIdeaDriver.parse_options({"timeStep": "0"})
+    with pytest.raises(OptionError, match="not one of sha1, sha256, sha512"):
+        PrivacyIdeaDriver.parse_options({"hashlib": "md5"})
+    with pytest.raises(OptionError):
+        PrivacyIdeaDriver.parse_options({"otplen": "9"})
+
+
+def test_a_variant_is_written_to_the_server_and_the_checks_provision_it(tmp_path: Path) -> None:
+    variant = TotpParameters("SHA512", 8, 60)
+    assert variant in PrivacyIdeaDriver.variants
+    assert len(PrivacyIdeaDriver.variants) == 18
+    given = PrivacyIdeaDriver.variant_options(variant, {"max_failcount": "3"}, tmp_path)
+    assert given == {"max_failcount": "3", "hashlib": "sha512", "otplen": "8", "timeStep": "60"}
+    with PrivacyIdeaDriver(PrivacyIdeaDriver.parse_options(given), tmp_path) as driver:
+        system = driver.configuration.system
+        assert (system["totp.hashlib"], system["DefaultOtpLen"], system["totp.timeStep"]) == (
+            "sha512",
+            "8",
+            "60",
+        )
+        declared = driver.declared_policy()["totp"]
+        assert declared == {"algorithm": "SHA512", "digits": 8, "period": 60}
+        credential = driver.provision(TotpParameters(**declared))
+        assert credential.parameters == variant
+        assert driver.clock is not None
+        at = driver.clock.now()
+        assert driver.submit(credential, credential.code_at(at)).accepted
 
 
 # -- behaviour follows the settings ------------------------------------------------------------

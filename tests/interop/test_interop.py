@@ -219,3 +219,21 @@ def test_unknown_names_are_a_clear_error_listing_the_names(tmp_path: Path) -> No
     assert done.returncode == 2
     assert "unknown app 'nope': give one of oathtool" in done.stderr
     assert "profile:authy" in done.stderr
+
+
+def test_a_server_restarts_per_variant_only_when_its_configuration_fixes_what_it_issues() -> None:
+    from conformance.drivers import parse_target
+    from conformance.interop.engine import Server, plan_jobs
+
+    servers = [Server(n, parse_target(n)) for n in ("embedded", "privacyidea", "django-otp")]
+    jobs = plan_jobs(servers, chunks=2)
+    by_server: dict[str, list[Any]] = {}
+    for job in jobs:
+        by_server.setdefault(job.server.name, []).append(job)
+    # The reference server's policy fixes its parameters: one start per variant.
+    assert len(by_server["embedded"]) == 18
+    assert all(job.variant is not None for job in by_server["embedded"])
+    # privacyIDEA's tokens and django-otp's devices each take their own: two starts, every set.
+    for name in ("privacyidea", "django-otp"):
+        assert [job.variant for job in by_server[name]] == [None, None]
+        assert sum(len(job.sets) for job in by_server[name]) == 18
