@@ -204,7 +204,7 @@ def serve(args: argparse.Namespace) -> int:
     from .mail import EmbeddedSmtp
     from .models import Agent
     from .policy import PolicyError
-    from .seed import DEMO_SEED, load_seed
+    from .seed import DEMO_SEED
     from .services import Services
     from .serving import guard_forks, listen, run_gunicorn, run_werkzeug
 
@@ -274,14 +274,7 @@ def serve(args: argparse.Namespace) -> int:
         with svc.sessions.begin() as db:
             fresh = db.query(Agent).first() is None
             if fresh:
-                load_seed(
-                    db,
-                    DEMO_SEED,
-                    now=svc.clock.now(),
-                    passwords=svc.passwords,
-                    policy=svc.policy,
-                    gating=svc.rules.gating,
-                )
+                svc.load_seed(db, DEMO_SEED)
         state = "loaded into the empty database" if fresh else "database already had data"
         print(f"demo seed ({state}):", file=out)
         for agent in DEMO_SEED["agents"]:

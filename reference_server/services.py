@@ -7,6 +7,7 @@ pages take their dependencies from here, and nothing imports the app factory.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import Engine
@@ -18,6 +19,7 @@ from .models import CapturedMail
 from .policy import Policy
 from .rules import Rules
 from .security import Passwords, SecretBox
+from .seed import load_seed
 
 
 @dataclass
@@ -34,6 +36,18 @@ class Services:
     harness: bool
     #: Every decision point (``rules.py``): the reference server's, or a mutant's.
     rules: Rules = field(default_factory=Rules)
+
+    def load_seed(self, db: Session, seed: dict[str, Any]) -> dict[str, Any]:
+        """Empty every table and load ``seed`` (validated) with this app's clock, password
+        hashing, policy and gating; the seed with its ids (``seed.load_seed``)."""
+        return load_seed(
+            db,
+            seed,
+            now=self.clock.now(),
+            passwords=self.passwords,
+            policy=self.policy,
+            gating=self.rules.gating,
+        )
 
     def capture(self, mail: ReceivedMail) -> None:
         """Store a message the embedded SMTP server received (harness mailbox)."""

@@ -31,7 +31,7 @@ from reference_server.__main__ import PASSWORD_COSTS
 from reference_server.app import create_app
 from reference_server.environment import config_from_environment
 from reference_server.mail import EmbeddedSmtp
-from reference_server.seed import DEMO_SEED, load_seed
+from reference_server.seed import DEMO_SEED
 from reference_server.services import Services
 
 HOST = "127.0.0.1"
@@ -68,15 +68,7 @@ class InProcessTarget(Target):
             app = create_app(config)
             self.services: Services = app.extensions["twofa"]
             with self.services.sessions.begin() as db:
-                svc = self.services
-                load_seed(
-                    db,
-                    DEMO_SEED,
-                    now=svc.clock.now(),
-                    passwords=svc.passwords,
-                    policy=svc.policy,
-                    gating=svc.rules.gating,
-                )
+                self.services.load_seed(db, DEMO_SEED)
             self._server = make_server(HOST, 0, app, threaded=True, request_handler=_QuietHandler)
         except BaseException:
             self._sink.stop()

@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, select
 from ..declarations import CLOCK, CLOCK_END, MAIL_TO, SEED
 from ..errors import ApiError
 from ..models import CapturedMail
-from ..seed import DEMO_SEED, load_seed
+from ..seed import DEMO_SEED
 from ..services import services
 from .requests import json_body
 
@@ -115,14 +115,7 @@ def reset() -> Response:
     svc = services()
     seed = valid_seed(json_body(optional=True))
     with svc.sessions.begin() as db:
-        loaded = load_seed(
-            db,
-            seed,
-            now=svc.clock.now(),
-            passwords=svc.passwords,
-            policy=svc.policy,
-            gating=svc.rules.gating,
-        )
+        loaded = svc.load_seed(db, seed)
     svc.clock.reset()
     return jsonify(loaded)
 
