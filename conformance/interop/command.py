@@ -56,15 +56,21 @@ def choose_servers(text: str | None) -> list[Server]:
             ) from None
         if spec.url is not None:
             raise click.UsageError(f"--servers {name!r}: interop moves the clock, give no URL")
-        missing = spec.missing()
-        if missing is not None:
-            if named:
-                click.echo(f"twofa: error: server {spec.name!r}: {missing}", err=True)
-                sys.exit(USAGE_ERROR)
-            click.echo(f"twofa interop: skipping {spec.name}: {missing}", err=True)
-            continue
-        chosen.append(Server(spec.name, spec))
+        if _installed("server", spec.name, spec.missing(), named=bool(named)):
+            chosen.append(Server(spec.name, spec))
     return chosen
+
+
+def _installed(kind: str, name: str, missing: str | None, *, named: bool) -> bool:
+    """Whether a server or app is there to try; one named but not installed is exit 2 with
+    its missing line, one not named is skipped, saying why."""
+    if missing is None:
+        return True
+    if named:
+        click.echo(f"twofa: error: {kind} {name!r}: {missing}", err=True)
+        sys.exit(USAGE_ERROR)
+    click.echo(f"twofa interop: skipping {name}: {missing}", err=True)
+    return False
 
 
 def choose_apps(text: str | None, jsonl: Sequence[str]) -> list[App]:
@@ -85,18 +91,16 @@ def choose_apps(text: str | None, jsonl: Sequence[str]) -> list[App]:
             f"unknown app {unknown[0]!r}: give one of {', '.join(entries)} "
             "(or --jsonl CMD for a program of your own)"
         )
+    # Every app checked before any is started: an exit leaves no adapter process behind.
+    wanted = [
+        entries[name]
+        for name in named or ([] if jsonl else list(entries))
+        if _installed("app", name, entries[name].missing(), named=bool(named))
+    ]
     apps: list[App] = []
     try:
-        for name in named or ([] if jsonl else list(entries)):
-            entry = entries[name]
-            missing = entry.missing()
-            if missing is not None:
-                if named:
-                    click.echo(f"twofa: error: app {name!r}: {missing}", err=True)
-                    sys.exit(USAGE_ERROR)
-                click.echo(f"twofa interop: skipping {name}: {missing}", err=True)
-                continue
-            apps.append(App(name, entry.title, entry.build()))
+        for entry in wanted:
+            apps.append(App(entry.name, entry.title, entry.build()))
         for command in jsonl:
             argv = shlex.split(command)
             name = _jsonl_name(argv, command, {app.name for app in apps})

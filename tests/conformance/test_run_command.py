@@ -433,10 +433,11 @@ def test_a_separately_started_server_gets_the_same_verdicts_as_the_embedded_run(
     assert set(verdicts) == set(REGISTRY)
 
 
-def test_interrupting_a_run_still_writes_its_reports(tmp_path: Path) -> None:
-    out = tmp_path / "reports"
+def _signalled_after_the_first_check(out: Path, signum: int) -> tuple[Run, set[int]]:
+    """A whole ``twofa run`` sent ``signum`` once its first check ended: the run, and the
+    processes it had started by then (its embedded server)."""
     # Every plan: after the first check dozens remain (seconds of work), so the
-    # interrupt lands mid-run however fast one plan has become.
+    # signal lands mid-run however fast one plan has become.
     process = subprocess.Popen(
         [TWOFA, "run", "--out", str(out)],
         stdout=subprocess.PIPE,
@@ -446,20 +447,26 @@ def test_interrupting_a_run_still_writes_its_reports(tmp_path: Path) -> None:
         env={**os.environ, "TZ": "UTC"},
     )
     assert process.stderr is not None
-    seen = []
-    for line in process.stderr:  # wait for the first check to end, then press Ctrl-C
+    seen: list[str] = []
+    started: set[int] = set()
+    for line in process.stderr:
         seen.append(line)
         if re.match(r"\[ *1/\d+\] ", line):
-            process.send_signal(signal.SIGINT)
+            started = children(process.pid)
+            process.send_signal(signum)
             break
     stdout, rest = process.communicate(timeout=60)
-    stderr = "".join(seen) + rest
-    assert process.returncode == 130, stderr
-    assert "twofa: interrupted; the reports show the checks that ended" in stderr
-    run = Run(process.returncode, stdout, stderr, out)
+    return Run(process.returncode, stdout, "".join(seen) + rest, out), started
+
+
+def test_interrupting_a_run_still_writes_its_reports(tmp_path: Path) -> None:
+    out = tmp_path / "reports"
+    run, _ = _signalled_after_the_first_check(out, signal.SIGINT)  # Ctrl-C
+    assert run.status == 130, run.stderr
+    assert "twofa: interrupted; the reports show the checks that ended" in run.stderr
     assert run.records("end") == []
     assert 1 <= len(run.records("check")) < len(select_checks())
-    assert stdout.startswith("INTERRUPTED: ")
+    assert run.stdout.startswith("INTERRUPTED: ")
     html = (run.folder / "index.html").read_text(encoding="utf-8")
     assert "<strong>Interrupted run.</strong>" in html
     assert (out / "latest").resolve() == run.folder.resolve()
@@ -468,25 +475,10 @@ def test_interrupting_a_run_still_writes_its_reports(tmp_path: Path) -> None:
 def test_sigterm_is_an_interrupt_that_stops_the_servers_it_started(tmp_path: Path) -> None:
     # A cancelled CI job sends SIGTERM: reports of what ended, and no server left behind.
     out = tmp_path / "reports"
-    process = subprocess.Popen(
-        [TWOFA, "run", "--out", str(out)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "TZ": "UTC"},
-    )
-    assert process.stderr is not None
-    seen = []
-    for line in process.stderr:
-        seen.append(line)
-        if re.match(r"\[ *1/\d+\] ", line):
-            started = children(process.pid)
-            assert started, "the run started no server process"
-            process.send_signal(signal.SIGTERM)
-            break
-    stdout, rest = process.communicate(timeout=60)
-    assert process.returncode == 130, "".join(seen) + rest
-    assert stdout.startswith("INTERRUPTED: ")
+    run, started = _signalled_after_the_first_check(out, signal.SIGTERM)
+    assert started, "the run started no server process"
+    assert run.status == 130, run.stderr
+    assert run.stdout.startswith("INTERRUPTED: ")
     assert (out / "latest" / "index.html").is_file()
     # The embedded server (and anything it started) exited with the run.
     assert not [pid for pid in started if Path(f"/proc/{pid}").exists()]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from conformance.drivers.seam import Answer, TotpParameters, Verdict
 from conformance.interop.judge import Probe, Stated, judge_codes, judge_refusal
 from simulators.hotp import CodeGenerator
 from simulators.otpauth import build_uri
-from tests.processes import twofa
+from tests.processes import TWOFA, twofa
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
@@ -237,3 +238,19 @@ def test_a_server_restarts_per_variant_only_when_its_configuration_fixes_what_it
     for name in ("privacyidea", "django-otp"):
         assert [job.variant for job in by_server[name]] == [None, None]
         assert sum(len(job.sets) for job in by_server[name]) == 18
+
+
+def test_a_named_server_or_app_not_installed_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    absent = {**os.environ, "TZ": "UTC", "TWOFA_PEERS_HOME": str(tmp_path / "no-peers")}
+    for names, line in (
+        (["--servers", "django-otp"], "twofa: error: server 'django-otp': django-otp is not"),
+        (["--servers", "embedded", "--apps", "profile:rfc-reference,pyotp"], "app 'pyotp'"),
+    ):
+        done = subprocess.run(
+            [TWOFA, "interop", *names, "--out", str(tmp_path / "out")],
+            capture_output=True, text=True, timeout=60, env=absent, check=False,
+        )  # fmt: skip
+        assert done.returncode == 2, done.stderr
+        assert line in done.stderr
+        assert "run 'make peers'" in done.stderr
+        assert not (tmp_path / "out").exists()
