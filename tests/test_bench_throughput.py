@@ -282,3 +282,34 @@ def test_wrk_sends_each_prepared_request_once_and_stops_at_the_count(
 def test_wrk_refuses_too_few_prepared_requests(tmp_path: Path) -> None:
     with pytest.raises(BenchError, match="cannot serve"):
         run_wrk("http://127.0.0.1:1", ["x"] * 20, connections=4, count=16, workdir=tmp_path)
+
+
+def test_the_median_round_is_reported_with_the_range_of_the_others() -> None:
+    found = Results()
+    for rate in (900, 300, 1000):  # one slow spell of the machine, in one round
+        found.add("bare", point(16, 3000), 200)
+        found.add("sqlite valid", point(16, rate), 200)
+    assert found.at("sqlite valid", 16) == point(16, 900)
+    assert [p.rate for p in found.rounds("sqlite valid", 16)] == [300, 900, 1000]
+    row = next(line for line in report(found, ["sqlite"], None) if "900 req/s" in line)
+    assert "x 0.30" in row
+    assert "[3 rounds 300-1,000]" in row
+
+
+def test_does_not_fall_is_judged_on_the_medians() -> None:
+    found = Results()
+    for c, rates in ((1, (500, 510, 100)), (16, (505, 90, 520))):
+        for rate in rates:
+            found.add("sqlite wrong", point(c, rate), 200)
+    assert [p.rate for p in found.medians("sqlite wrong")] == [500, 505]
+    assert holds(found.medians("sqlite wrong"))
+    assert not holds([point(1, 500), point(16, 90)])  # one round alone would say it falls
+
+
+def test_the_bare_endpoint_is_judged_by_the_does_not_fall_rule_too() -> None:
+    level = "\n".join(report(results(1000, 400, 500), ["sqlite"], None))
+    assert "the same rule for the bare endpoint: does not fall from 1 to 16 conn: met" in level
+    dipping = results(1000, 400, 500)
+    dipping.points["bare"][1] = point(16, 900)
+    text = "\n".join(report(dipping, ["sqlite"], None))
+    assert "the same rule for the bare endpoint: does not fall from 1 to 16 conn: NOT MET" in text
