@@ -11,7 +11,8 @@ The rules, by a field's name (any depth, case-insensitive) and by what a value l
   or a number, or a list of them): ``<6-digit code>``; other values (an error code such
   as ``otp_invalid``, an HTTP status) are kept;
 - ``qr_png_base64``: ``<PNG, N Base64 characters>``;
-- any string with an ``otpauth://`` URI in it: the URI's ``secret=`` value;
+- any string with an ``otpauth://`` URI in it: every ``secret=`` value in it (a URI may
+  repeat the parameter, or have a raw space in its label);
 - and every value removed by those rules is removed, as a whole word, from every other
   text of the same record too (a step's message that quotes the code its evidence held).
 
@@ -40,13 +41,14 @@ _CODE_ENDINGS: Final = ("_code", "_codes")
 _DIGITS: Final = re.compile(r"\d{4,10}")
 #: Removed values shorter than this are not looked for in text (codes are matched whole).
 _MIN_SCRUBBED: Final = 4
-_URI_SECRET: Final = re.compile(
-    r"(?i)(otpauth://[^\s\"'<>]*?[?&]secret=)(?!<redacted>)[^&#\s\"'<>]*"
-)
+#: A ``secret=`` parameter. Not anchored at ``otpauth://``: a URI that repeats it would keep
+#: its second value, and one with a raw space in its label (invalid, but what some servers
+#: send and what the dialect cases hand apps) would keep its only one.
+_URI_SECRET: Final = re.compile(r"(?i)([?&]secret=)(?!<redacted>)[^&#\s\"'<>]*")
 
 
 def redact_uri(text: str) -> str:
-    """``text`` with the ``secret=`` value of every otpauth URI in it replaced."""
+    """``text``, when it holds an otpauth URI, with every ``secret=`` value in it replaced."""
     if "otpauth:" not in text.lower():
         return text
     return _URI_SECRET.sub(lambda m: m.group(1) + MARKER, text)

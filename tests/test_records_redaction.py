@@ -105,6 +105,18 @@ def _check_result() -> CheckResult:
     return CheckResult(spec, Outcome.FAILED, f"code {CODE} refused", [step], 0.0, 1.0)
 
 
+def test_a_repeated_secret_and_a_label_with_a_raw_space_lose_every_secret() -> None:
+    # Both were kept before: the second value of a repeated parameter (dialect case M08),
+    # and the only one of a URI whose label has a raw space (M34), as check-authenticator's
+    # matrix cells quote them.
+    repeated = "duplicate: otpauth://totp/alice?secret=AAAABBBB&secret=CCCCDDDD&issuer=x"
+    assert redact_uri(repeated) == (
+        f"duplicate: otpauth://totp/alice?secret={MARKER}&secret={MARKER}&issuer=x"
+    )
+    spaced = {"value": "raw space: otpauth://totp/ACME Co:alice?secret=GEZDGNBVGY3TQOJQ"}
+    assert redact(spaced) == {"value": f"raw space: otpauth://totp/ACME Co:alice?secret={MARKER}"}
+
+
 def test_no_password_secret_code_or_token_reaches_any_file_of_a_run_folder(
     tmp_path: Path,
 ) -> None:
