@@ -76,7 +76,8 @@ targets-table: setup peers
 	$(PY) -m reports.targets_table out/targets-table/latest/results.jsonl --update docs/targets.md
 
 # docs/authenticators.md's table of the real authenticator implementations' verdicts:
-# every real adapter through every case family, then the table from those runs' logs.
+# every real adapter through every case family, then the table from those runs' logs (kept,
+# trimmed, in docs/authenticators-runs/, which a test renders the table from again).
 REAL_ADAPTERS := oathtool keepassxc otplib speakeasy pyotp cryptography
 authenticators-table: setup peers
 	@mkdir -p out/authenticators-table

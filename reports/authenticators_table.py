@@ -5,8 +5,10 @@ renders one row per adapter (its ``results.jsonl`` from a real
 ``twofa check-authenticator --adapter NAME`` run): the verdict counts, then
 one column per case family, then the run's error and warning findings, in
 the harness's words, between the document's ``authenticators-table`` markers.
-``make authenticators-table`` runs the adapters and writes it: the table is
-never typed by hand.
+``make authenticators-table`` runs the adapters and writes it, with each run's log,
+trimmed of its evidence, in ``authenticators-runs/`` beside the document;
+``--check DOC`` says whether the document's table is what those logs render: the
+table is never typed by hand.
 """
 
 from __future__ import annotations
@@ -17,10 +19,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
+from reports.committed import TABLE_KINDS, current_block, replace_block, trimmed_records
 from reports.log import Check, ResultLogError, RunLog, load_log
 
 START: Final = "<!-- authenticators-table:start -->"
 END: Final = "<!-- authenticators-table:end -->"
+#: The folder beside the document holding each adapter's trimmed log, ``NN-NAME.jsonl``
+#: (NN keeps the table's order of adapters).
+RUNS_DIR: Final = "authenticators-runs"
 #: The verdict columns, in the order of the vendor report (worst last), and n/a.
 VERDICTS: Final = ("compatible", "silently_wrong", "refused", "failed", "not_applicable")
 #: How a family cell names each verdict.
@@ -128,13 +134,6 @@ def block(logs: dict[str, RunLog]) -> str:
     )
 
 
-def replace_block(document: str, new_block: str) -> str:
-    start, end = document.find(START), document.find(END)
-    if start < 0 or end < start:
-        raise ValueError(f"the document has no {START} ... {END} markers")
-    return document[:start] + new_block + document[end + len(END) :]
-
-
 def _named_logs(pairs: list[str]) -> dict[str, RunLog]:
     logs = {}
     for pair in pairs:
@@ -145,21 +144,56 @@ def _named_logs(pairs: list[str]) -> dict[str, RunLog]:
     return logs
 
 
+def write_runs(logs: dict[str, RunLog], runs: Path) -> None:
+    """Each adapter's log, trimmed, as ``runs/NN-NAME.jsonl`` (the folder's old files go)."""
+    runs.mkdir(exist_ok=True)
+    for old in runs.glob("*.jsonl"):
+        old.unlink()
+    for number, (name, log) in enumerate(logs.items(), start=1):
+        lines = trimmed_records(log.path, (*TABLE_KINDS, "finding"))
+        (runs / f"{number:02d}-{name}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def read_runs(runs: Path) -> dict[str, RunLog]:
+    """The trimmed logs ``write_runs`` left, by adapter, in the table's order."""
+    files = sorted(runs.glob("*.jsonl"))
+    if not files:
+        raise ValueError(f"{runs}: no adapter's log (make authenticators-table writes them)")
+    return {f.stem.partition("-")[2]: load_log(f) for f in files}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m reports.authenticators_table", description=__doc__
     )
-    parser.add_argument("logs", nargs="+", metavar="NAME=LOG", help="an adapter and its log")
-    parser.add_argument("--update", type=Path, metavar="DOC", help="rewrite DOC's table")
+    parser.add_argument("logs", nargs="*", metavar="NAME=LOG", help="an adapter and its log")
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument("--update", type=Path, metavar="DOC", help="rewrite DOC's table")
+    action.add_argument("--check", type=Path, metavar="DOC", help="exit 1 unless DOC is current")
     args = parser.parse_args(argv)
     try:
+        if args.check is not None:
+            runs = args.check.with_name(RUNS_DIR)
+            wanted = block(read_runs(runs))
+            if current_block(args.check.read_text(encoding="utf-8"), START, END) != wanted:
+                print(f"{args.check}: its table is not what {runs}/ renders", file=sys.stderr)
+                return 1
+            print(f"{args.check}: the table is what {runs}/ renders")
+            return 0
+        if not args.logs:
+            parser.error("give NAME=LOG for each adapter (or --check DOC)")
         logs = _named_logs(args.logs)
         if args.update is None:
             print(block(logs))
             return 0
-        text = replace_block(args.update.read_text(encoding="utf-8"), block(logs))
+        document = args.update.read_text(encoding="utf-8")
+        current_block(document, START, END)  # the markers are there before anything is written
+        runs = args.update.with_name(RUNS_DIR)
+        write_runs(logs, runs)
+        # Rendered from the trimmed logs, as --check will render it.
+        text = replace_block(document, block(read_runs(runs)), START, END)
         args.update.write_text(text, encoding="utf-8")
-        print(f"wrote {args.update}")
+        print(f"wrote {args.update} and {runs}/")
         return 0
     except (ResultLogError, ValueError, OSError) as exc:
         print(f"python -m reports.authenticators_table: error: {exc}", file=sys.stderr)

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
-from records import model
+from reports.committed import current_block, replace_block, trimmed_records
 from reports.log import ResultLogError, RunLog, load_log
 from reports.policy import compare
 
@@ -27,15 +27,6 @@ START: Final = "<!-- targets-table:start -->"
 END: Final = "<!-- targets-table:end -->"
 #: The trimmed log kept beside the document (what the table is rendered from).
 RUN_FILE: Final = "targets-run.jsonl"
-#: What the trimmed log empties in a check record: its evidence, which the table does not
-#: need (the fields stay, empty, as the format has every check record carry them).
-EVIDENCE: Final = {
-    "started_at": None,
-    "duration_ms": None,
-    "steps": (),
-    "attachments": (),
-    "charts": (),
-}
 
 
 def _cell(text: str) -> str:
@@ -137,34 +128,6 @@ def block(log: RunLog) -> str:
     )
 
 
-def trimmed_records(log_path: Path) -> list[str]:
-    """The log's lines the table needs: run, target, measured, end, and checks without steps."""
-    kept = []
-    for line in log_path.read_text(encoding="utf-8").splitlines():
-        record = json.loads(line)
-        kind = record.get("record")
-        if kind in ("run", "target", "measured", "end"):
-            kept.append(json.dumps(record, sort_keys=True))
-        elif kind == "check":
-            check = model.CheckRecord.model_validate(record).model_copy(update=EVIDENCE)
-            kept.append(json.dumps(check.dump(), sort_keys=True))
-    return kept
-
-
-def replace_block(document: str, new_block: str) -> str:
-    start, end = document.find(START), document.find(END)
-    if start < 0 or end < start:
-        raise ValueError(f"the document has no {START} ... {END} markers")
-    return document[:start] + new_block + document[end + len(END) :]
-
-
-def current_block(document: str) -> str:
-    start, end = document.find(START), document.find(END)
-    if start < 0 or end < start:
-        raise ValueError(f"the document has no {START} ... {END} markers")
-    return document[start : end + len(END)]
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m reports.targets_table", description=__doc__)
     parser.add_argument("log", type=Path, nargs="?", help="results.jsonl of a multi-target run")
@@ -176,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.check is not None:
             run_file = args.check.with_name(RUN_FILE)
             wanted = block(load_log(run_file))
-            if current_block(args.check.read_text(encoding="utf-8")) != wanted:
+            if current_block(args.check.read_text(encoding="utf-8"), START, END) != wanted:
                 print(f"{args.check}: its table is not what {run_file} renders", file=sys.stderr)
                 return 1
             print(f"{args.check}: the table is what {run_file} renders")
@@ -190,7 +153,9 @@ def main(argv: list[str] | None = None) -> int:
         run_file = args.update.with_name(RUN_FILE)
         run_file.write_text("\n".join(trimmed_records(args.log)) + "\n", encoding="utf-8")
         # Rendered from the trimmed file, as --check will render it.
-        text = replace_block(args.update.read_text(encoding="utf-8"), block(load_log(run_file)))
+        text = replace_block(
+            args.update.read_text(encoding="utf-8"), block(load_log(run_file)), START, END
+        )
         args.update.write_text(text, encoding="utf-8")
         print(f"wrote {args.update} and {run_file}")
         return 0

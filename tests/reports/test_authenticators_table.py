@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 from conformance.cli import main as twofa
-from reports.authenticators_table import END, START, main
+from reports import load_log
+from reports.authenticators_table import END, RUNS_DIR, START, main
+
+ROOT = Path(__file__).parents[2]
+DOC = ROOT / "docs" / "authenticators.md"
+#: make authenticators-table's adapters, in its order (the Makefile's REAL_ADAPTERS).
+REAL_ADAPTERS = ["oathtool", "keepassxc", "otplib", "speakeasy", "pyotp", "cryptography"]
 
 
 def check(out: Path, adapter: str) -> Path:
@@ -37,7 +44,41 @@ def test_the_table_is_rendered_between_the_markers_from_the_logs(
     assert "| uri-dialects | all 1 ok | 1 wrong |" in text
     assert "**`reference`**: no errors or warnings." in text
     assert "- ERROR: SHA256 accepted but codes computed with SHA1" in text
+    # The logs it was rendered from are kept beside it, trimmed, and render it again.
+    assert sorted(p.name for p in (tmp_path / RUNS_DIR).iterdir()) == [
+        "01-reference.jsonl",
+        "02-authy.jsonl",
+    ]
+    assert main(["--check", str(doc)]) == 0
     capsys.readouterr()
+
+
+def test_the_documents_table_is_what_its_runs_render() -> None:
+    assert main(["--check", str(DOC)]) == 0
+
+
+def test_the_runs_are_every_real_adapter_s_whole_run_without_evidence() -> None:
+    runs = sorted((DOC.parent / RUNS_DIR).glob("*.jsonl"))
+    assert [p.stem.partition("-")[2] for p in runs] == REAL_ADAPTERS
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert f"REAL_ADAPTERS := {' '.join(REAL_ADAPTERS)}" in makefile
+    for path in runs:
+        log = load_log(path)
+        assert len(log.checks) == 189, path  # every case family
+        assert all(
+            not check.steps and check.matrix
+            for check in log.checks
+            if check.outcome != "not_applicable"
+        ), path
+        assert log.end is not None, path
+
+
+def test_a_changed_cell_is_caught(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    shutil.copytree(DOC.parent / RUNS_DIR, tmp_path / RUNS_DIR)
+    doc = tmp_path / "authenticators.md"
+    doc.write_text(DOC.read_text(encoding="utf-8").replace("| 189 |", "| 190 |", 1))
+    assert main(["--check", str(doc)]) == 1
+    assert "its table is not what" in capsys.readouterr().err
 
 
 def test_a_bad_argument_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -49,3 +90,6 @@ def test_a_bad_argument_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert main([f"a={log}", "--update", str(doc)]) == 2
     assert "has no <!-- authenticators-table:start -->" in capsys.readouterr().err
     assert doc.read_text(encoding="utf-8") == "no markers\n"
+    assert not (tmp_path / RUNS_DIR).exists()  # nothing written for a document it cannot update
+    assert main(["--check", str(doc)]) == 2
+    assert "no adapter's log" in capsys.readouterr().err
