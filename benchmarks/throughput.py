@@ -637,6 +637,7 @@ def _fmt_point(
     flag = ""
     odd = sum(p.unexpected(expected) for p in rounds) if rounds else point.unexpected(expected)
     if odd:
+        # The count over every round; the statuses and marks of the median round shown.
         flag = (
             f"  ({odd} of {sum(p.requests for p in rounds) or point.requests} not as "
             f"expected: {dict(sorted(point.statuses.items()))}, marked {point.marked})"
@@ -650,13 +651,13 @@ def _fmt_point(
 def _row(results: Results, path: str, point: Point, expected: int) -> str:
     """One printed line: the median round at a connection count, its ratio and spread."""
     c = point.connections
-    bare = None if path == "bare" else results.at("bare", c)
+    rounds = results.rounds(path, c)
     if path == "bare":
         return (
             f"  {c:2d} conn  {point.rate:8,.0f} req/s          p50 {point.p50_ms:6.1f} ms  "
-            f"p99 {point.p99_ms:6.1f} ms{spread_text(results.rounds(path, c))}"
+            f"p99 {point.p99_ms:6.1f} ms{spread_text(rounds)}"
         )
-    return f"  {c:2d} conn  " + _fmt_point(point, bare, expected, results.rounds(path, c))
+    return f"  {c:2d} conn  " + _fmt_point(point, results.at("bare", c), expected, rounds)
 
 
 def holds(points: Sequence[Point], share: float = HOLD_SHARE) -> bool:
