@@ -44,11 +44,11 @@ $(POSTGRES_OK): scripts/ensure-postgres.sh | $(INSTALLED)
 	@bash scripts/ensure-postgres.sh && touch $@
 
 # pytest-xdist: the tests run in PYTEST_WORKERS processes (each with its own servers,
-# Chromium and PostgreSQL cluster); PYTEST_WORKERS=0 runs them in this one. 3 on the 2-core
-# machine: the tests wait on their servers' processes about a quarter of the time, which a
-# third worker fills (the whole suite on one machine, one day: 529 s with 3; 623 s and 781 s
-# with 2; with 4, half the suite took 489 s, its slowest tests twice as slow).
-PYTEST_WORKERS ?= 3
+# Chromium and PostgreSQL cluster); PYTEST_WORKERS=0 runs them in this one. 2 on the 2-core
+# machine: a third worker did not reliably help (the whole suite on one machine, one day:
+# 529 s and, on a clean clone, 901 s with 3; 623 s and 781 s with 2), and 4 was slower (half
+# the suite in 489 s, its slowest tests twice as slow).
+PYTEST_WORKERS ?= 2
 test: setup peers postgres
 	$(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
