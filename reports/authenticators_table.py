@@ -19,7 +19,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
-from reports.committed import TABLE_KINDS, current_block, replace_block, trimmed_records
+from reports.committed import (
+    TABLE_KINDS,
+    check_document,
+    current_block,
+    replace_block,
+    trimmed_records,
+)
 from reports.log import Check, ResultLogError, RunLog, load_log
 
 START: Final = "<!-- authenticators-table:start -->"
@@ -174,12 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.check is not None:
             runs = args.check.with_name(RUNS_DIR)
-            wanted = block(read_runs(runs))
-            if current_block(args.check.read_text(encoding="utf-8"), START, END) != wanted:
-                print(f"{args.check}: its table is not what {runs}/ renders", file=sys.stderr)
-                return 1
-            print(f"{args.check}: the table is what {runs}/ renders")
-            return 0
+            return check_document(args.check, block(read_runs(runs)), f"{runs}/", START, END)
         if not args.logs:
             parser.error("give NAME=LOG for each adapter (or --check DOC)")
         logs = _named_logs(args.logs)

@@ -9,6 +9,7 @@ behind by a change to the renderer.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Final
@@ -57,3 +58,15 @@ def current_block(document: str, start_marker: str, end_marker: str) -> str:
     if start < 0 or end < start:
         raise ValueError(f"the document has no {start_marker} ... {end_marker} markers")
     return document[start : end + len(end_marker)]
+
+
+def check_document(
+    document: Path, wanted: str, source: str, start_marker: str, end_marker: str
+) -> int:
+    """``--check``: 0 when ``document``'s block is ``wanted`` (what ``source`` renders), else 1;
+    one line either way."""
+    if current_block(document.read_text(encoding="utf-8"), start_marker, end_marker) != wanted:
+        print(f"{document}: its table is not what {source} renders", file=sys.stderr)
+        return 1
+    print(f"{document}: the table is what {source} renders")
+    return 0

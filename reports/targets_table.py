@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
-from reports.committed import current_block, replace_block, trimmed_records
+from reports.committed import check_document, replace_block, trimmed_records
 from reports.log import ResultLogError, RunLog, load_log
 from reports.policy import compare
 
@@ -138,12 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.check is not None:
             run_file = args.check.with_name(RUN_FILE)
-            wanted = block(load_log(run_file))
-            if current_block(args.check.read_text(encoding="utf-8"), START, END) != wanted:
-                print(f"{args.check}: its table is not what {run_file} renders", file=sys.stderr)
-                return 1
-            print(f"{args.check}: the table is what {run_file} renders")
-            return 0
+            return check_document(args.check, block(load_log(run_file)), str(run_file), START, END)
         if args.log is None:
             parser.error("give the log of a run (or --check DOC)")
         log = load_log(args.log)
