@@ -630,16 +630,14 @@ def spread_text(rounds: Sequence[Point]) -> str:
     return f"  [{len(rounds)} rounds {rounds[0].rate:,.0f}-{rounds[-1].rate:,.0f}]"
 
 
-def _fmt_point(
-    point: Point, bare: Point | None, expected: int, rounds: Sequence[Point] = ()
-) -> str:
+def _fmt_point(point: Point, bare: Point | None, expected: int, rounds: Sequence[Point]) -> str:
     ratio = point.rate / bare.rate if bare and bare.rate else None
     flag = ""
-    odd = sum(p.unexpected(expected) for p in rounds) if rounds else point.unexpected(expected)
+    odd = sum(p.unexpected(expected) for p in rounds)
     if odd:
         # The count over every round; the statuses and marks of the median round shown.
         flag = (
-            f"  ({odd} of {sum(p.requests for p in rounds) or point.requests} not as "
+            f"  ({odd} of {sum(p.requests for p in rounds)} not as "
             f"expected: {dict(sorted(point.statuses.items()))}, marked {point.marked})"
         )
     return (
