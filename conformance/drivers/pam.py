@@ -381,7 +381,7 @@ class PamDriver(Driver):
         self._numbers = itertools.count(1)
         self._calls = itertools.count(1)
         self._lock = threading.Lock()
-        self.stale_removed = remove_stale_services()
+        remove_stale_services()  # left by a killed run
         self.console_tap = self.reasons_on_console and console_tap_works(self.state)
 
     # -- installation ----------------------------------------------------------------
