@@ -13,8 +13,18 @@ from typing import Final
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
+from .driver_sql import Statements
 from .errors import ApiError
 from .models import Agent, Device, Setting, Token
+from .otp_state import (
+    DEVICE_COLUMNS,
+    THROTTLE_COLUMNS,
+    TOKEN_COLUMNS,
+    DeviceState,
+    ThrottleState,
+    TokenState,
+    split_row,
+)
 from .policy import Policy
 from .security import Passwords, new_token, token_digest
 
@@ -65,15 +75,29 @@ _CALLER: Final = (
 )
 
 #: A new token: a plain INSERT (no object in the session: nothing reads it back).
-_NEW_TOKEN: Final = insert(Token)
+_NEW_TOKEN: Final = insert(Token).values(
+    {
+        name: bindparam(name)
+        for name in (
+            "token_hash", "agent_id", "kind", "stage", "second_factor", "created_at", "expires_at"
+        )
+    }
+)  # fmt: skip
 _NEWEST_ACTIVE: Final = aliased(Device)
-#: The caller and its agent's active device (what ``active_device`` finds), in one statement.
-_CALLER_AND_DEVICE: Final = _CALLER.add_columns(Device).outerjoin(
-    Device,
-    Device.id
-    == select(func.max(_NEWEST_ACTIVE.id))
-    .where(_NEWEST_ACTIVE.agent_id == Agent.id, _NEWEST_ACTIVE.status == "active")
-    .scalar_subquery(),
+#: The caller's token, its agent's throttle state and the agent's active device (what
+#: ``active_device`` finds), in one statement: the sign-in code's first read.
+_CODE_CALLER: Final = (
+    select(*TOKEN_COLUMNS, Agent.id, *THROTTLE_COLUMNS, *DEVICE_COLUMNS)
+    .select_from(Token)
+    .join(Agent, Agent.id == Token.agent_id)
+    .outerjoin(
+        Device,
+        Device.id
+        == select(func.max(_NEWEST_ACTIVE.id))
+        .where(_NEWEST_ACTIVE.agent_id == Agent.id, _NEWEST_ACTIVE.status == "active")
+        .scalar_subquery(),
+    )
+    .where(Token.token_hash == bindparam("digest"))
 )
 
 
@@ -82,8 +106,8 @@ def active_device(db: Session, agent_id: int) -> Device | None:
 
 
 def issue_token(
-    db: Session,
-    agent: Agent,
+    db: Statements,
+    agent_id: int,
     *,
     kind: str,
     stage: str,
@@ -94,18 +118,15 @@ def issue_token(
     """A new random token; only its digest is stored."""
     value = new_token()
     ttl = policy.full_token_ttl_seconds if kind == "full" else policy.partial_token_ttl_seconds
-    db.flush()  # what the transaction changed so far goes first, as an ORM insert would
-    db.connection().execute(
+    db.run(
         _NEW_TOKEN,
-        {
-            "token_hash": token_digest(value),
-            "agent_id": agent.id,
-            "kind": kind,
-            "stage": stage,
-            "second_factor": second_factor,
-            "created_at": now,
-            "expires_at": now + ttl,
-        },
+        token_hash=token_digest(value),
+        agent_id=agent_id,
+        kind=kind,
+        stage=stage,
+        second_factor=second_factor,
+        created_at=now,
+        expires_at=now + ttl,
     )
     return value
 
@@ -136,19 +157,19 @@ def load_caller(db: Session, token_value: str, now: float) -> Caller:
     return Caller(token, agent)
 
 
-def load_caller_and_device(
-    db: Session, token_value: str, now: float
-) -> tuple[Caller, Device | None]:
-    """``load_caller`` and the agent's ``active_device``, read by one statement."""
+def load_code_caller(
+    db: Statements, token_value: str, now: float
+) -> tuple[TokenState, ThrottleState, DeviceState | None]:
+    """The live token ``token_value``, its agent and the agent's active device, or 401."""
     if not token_value or len(token_value) > 512:
         raise ApiError("unauthenticated")
-    found = db.execute(_CALLER_AND_DEVICE, {"digest": token_digest(token_value)}).first()
+    found = db.first(_CODE_CALLER, digest=token_digest(token_value))
     if found is None:
         raise ApiError("unauthenticated")
-    token, agent, device = found
-    if token.ended_at is not None or token.expires_at <= now:
+    token, agent, device = split_row(found)
+    if not token.live(now):
         raise ApiError("unauthenticated")
-    return Caller(token, agent), device
+    return token, agent, device
 
 
 def require_second_factor(db: Session, caller: Caller) -> None:
@@ -170,10 +191,12 @@ def mask_email(email: str) -> str:
     return f"{local[:1]}***@{domain}"
 
 
-def full_token_answer(db: Session, agent: Agent, *, now: float, policy: Policy) -> dict[str, str]:
+def full_token_answer(
+    db: Statements, agent_id: int, *, now: float, policy: Policy
+) -> dict[str, str]:
     """The answer once the second factor is done: a new full token, and ``next: done``."""
     token = issue_token(
-        db, agent, kind="full", stage="done", second_factor=True, now=now, policy=policy
+        db, agent_id, kind="full", stage="done", second_factor=True, now=now, policy=policy
     )
     return {"token": token, "next": "done"}
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final, Protocol
 
 from sqlalchemy import Engine, delete, event, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -44,9 +44,13 @@ class ServerClock:
         self._fixed: float | None = None
         self._lock = threading.Lock()
 
-    def now(self) -> float:
-        """The current server time in Unix seconds."""
-        fixed = self._fixed_time()
+    def now(self, via: SqlReader | None = None) -> float:
+        """The current server time in Unix seconds.
+
+        ``via``: the transaction the caller has open on the driver, where a clock kept
+        in the database reads it (one statement more there, not a connection of its own).
+        """
+        fixed = self._fixed_time(via)
         return self._source() if fixed is None else fixed
 
     @property
@@ -72,12 +76,18 @@ class ServerClock:
         with self._lock:
             self._fixed = None
 
-    def _fixed_time(self) -> float | None:
+    def _fixed_time(self, via: SqlReader | None = None) -> float | None:
         with self._lock:
             return self._fixed
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(fixed={self._fixed_time()!r})"
+
+
+class SqlReader(Protocol):
+    """An open transaction that runs a constant SQL text (``driver_sql.Statements``)."""
+
+    def first_sql(self, sql: str) -> Sequence[Any] | None: ...
 
 
 @dataclass(frozen=True)
@@ -151,17 +161,20 @@ class DatabaseClock(ServerClock):
         """The request ended: forget what it read."""
         self._request.cache = _OUTSIDE
 
-    def _fixed_time(self) -> float | None:
+    def _fixed_time(self, via: SqlReader | None = None) -> float | None:
         cache: _Read | str = getattr(self._request, "cache", _OUTSIDE)
         if isinstance(cache, _Read):
             return cache.fixed
-        fixed = self._read()
+        fixed = self._read(via)
         if cache == _UNREAD:
             self._request.cache = _Read(fixed)
         return fixed
 
-    def _read(self) -> float | None:
+    def _read(self, via: SqlReader | None = None) -> float | None:
         """The row's time, straight through the driver: this runs on every request."""
+        if via is not None:
+            row = via.first_sql(_READ_ROW)
+            return None if row is None or row[0] is None else float(row[0])
         stack: list[Session] = self._open.__dict__.get("sessions", [])
         if stack:
             row = stack[-1].connection().exec_driver_sql(_READ_ROW).first()

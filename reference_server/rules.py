@@ -33,11 +33,12 @@ from urllib.parse import quote
 
 from sqlalchemy import ColumnElement, Update, bindparam, or_, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from . import notices
 from .accounts import Caller, end_tokens, require_second_factor
+from .driver_sql import Statements
 from .models import Agent, Device, DeviceGroup, Enrollment, Token
+from .otp_state import THROTTLE_COLUMNS, THROTTLE_STATE, DeviceState, ThrottleState
 from .policy import Policy
 from .security import SecretBox
 from .versions import Version, parse_group_version
@@ -92,10 +93,8 @@ class ReplayGuard:
         return step
 
 
-#: The agent's throttle state, as ``Throttle.reserve`` reads it back.
-_THROTTLE_COLUMNS: Final = ("otp_failures", "otp_locked_until", "otp_disabled")
-#: ``Throttle.reserve``'s statement, built once (a Core UPDATE ... RETURNING: SQLite and
-#: PostgreSQL); its RETURNING reads the row as this UPDATE left it, under its lock.
+#: ``Throttle.reserve``'s statement (an UPDATE ... RETURNING: SQLite and PostgreSQL); its
+#: RETURNING reads the row as this UPDATE left it, under the lock it takes.
 _RESERVE: Final = (
     update(Agent)
     .where(
@@ -104,14 +103,14 @@ _RESERVE: Final = (
         or_(Agent.otp_locked_until.is_(None), Agent.otp_locked_until <= bindparam("now")),
     )
     .values(otp_failures=Agent.otp_failures + 1)
-    .returning(*(getattr(Agent, name) for name in _THROTTLE_COLUMNS))
+    .returning(*THROTTLE_COLUMNS)
 )
 
 
 class Throttle:
     """Wrong codes counted across every session of an agent, a lock at each multiple."""
 
-    def reserve(self, db: Session, agent: Agent, now: float, policy: Policy) -> bool:
+    def reserve(self, db: Statements, agent: ThrottleState, now: float, policy: Policy) -> bool:
         """Count this attempt as a failure up front unless locked; False when locked.
 
         One conditional UPDATE of the agent's row: concurrent verifications of
@@ -119,17 +118,17 @@ class Throttle:
         the row as it is now (``RETURNING``, read under the lock it takes), which
         refreshes ``agent``; only a refused reservation reads the row again, for the lock.
         """
-        db.flush()  # what the transaction changed so far goes first, as with db.execute
-        counted = db.connection().execute(_RESERVE, {"agent_id": agent.id, "now": now}).first()
+        counted = db.first(_RESERVE, agent_id=agent.id, now=now)
         if counted is None:
-            db.refresh(agent)  # locked: read the lock's end
+            counted = db.first(THROTTLE_STATE, agent_id=agent.id)  # locked: the lock's end
+            assert counted is not None  # the agent's row: its token was just read
+            agent.load(counted)
             return False
-        for name, value in zip(_THROTTLE_COLUMNS, counted, strict=True):
-            set_committed_value(agent, name, value)
+        agent.load(counted)
         return True
 
     def settle_failure(
-        self, agent: Agent, now: float, policy: Policy, *, reused: bool
+        self, agent: ThrottleState, now: float, policy: Policy, *, reused: bool
     ) -> str | None:
         """Keep the reserved failure (a reuse the policy does not count gives it back) and
         lock at each multiple of max_failures, for good at the hard limit; what happened."""
@@ -260,7 +259,9 @@ class Devices:
         """The confirmed device replaces the agent's active one, in the same transaction."""
         retire_active(db, agent_id, now)
 
-    def sign_in_devices(self, db: Session, agent_id: int, active: Device) -> list[Device]:
+    def sign_in_devices(
+        self, db: Statements, agent_id: int, active: DeviceState
+    ) -> list[DeviceState]:
         """The devices a sign-in code is checked against: the one active device."""
         return [active]
 
@@ -274,7 +275,7 @@ def retire_active(db: Session, agent_id: int, now: float) -> None:
     )
 
 
-#: ``Sessions.after_code``'s statement: one UPDATE now, not an ORM flush at commit.
+#: ``Sessions.after_code``'s statement.
 _END_TOKEN: Final = (
     update(Token).where(Token.id == bindparam("token_id")).values(ended_at=bindparam("now"))
 )
@@ -283,10 +284,9 @@ _END_TOKEN: Final = (
 class Sessions:
     """Tokens: a new one after the second factor; a new device ends the others."""
 
-    def after_code(self, db: Session, token: Token, now: float) -> None:
+    def after_code(self, db: Statements, token_id: int, now: float) -> None:
         """The partial token the sign-in code finished ends (a full one replaces it)."""
-        db.connection().execute(_END_TOKEN, {"token_id": token.id, "now": now})
-        set_committed_value(token, "ended_at", now)
+        db.run(_END_TOKEN, token_id=token_id, now=now)
 
     def on_confirm(self, db: Session, agent_id: int, now: float) -> None:
         """A new device ends every other session of the agent (declared choice)."""

@@ -36,9 +36,10 @@ from typing import Final
 
 from sqlalchemy import Update, bindparam, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
+from .driver_sql import Statements
 from .models import Agent, Device, EmailCodeFailure, Enrollment
+from .otp_state import DeviceState, ThrottleState
 from .policy import Policy
 from .rules import ReplayGuard, Rules
 from .security import SecretBox
@@ -116,7 +117,7 @@ def bounded_drift(step: int, now: float, period: int, policy: Policy, rules: Rul
     return rules.window.recorded_drift(step - time_step(now, period), policy)
 
 
-def lock_remaining(agent: Agent, now: float) -> float | None:
+def lock_remaining(agent: Agent | ThrottleState, now: float) -> float | None:
     """Seconds until the second factor unlocks; ``inf`` when only an admin can unlock it."""
     if agent.otp_disabled:
         return float("inf")
@@ -125,10 +126,16 @@ def lock_remaining(agent: Agent, now: float) -> float | None:
     return None
 
 
-def settle_failure(agent: Agent, now: float, policy: Policy, rules: Rules, *, reused: bool) -> None:
-    """The throttle keeps (or gives back) the failure reserved for this attempt."""
+def settle_failure(
+    db: Statements, agent: ThrottleState, now: float, policy: Policy, rules: Rules, *, reused: bool
+) -> None:
+    """The throttle keeps (or gives back) the failure reserved for this attempt; what it
+    decided is written."""
+    before = agent.values()
     if rules.throttle.settle_failure(agent, now, policy, reused=reused) == "disabled":
         log.warning("second factor disabled after %d consecutive failures", agent.otp_failures)
+    if agent.values() != before:
+        agent.save(db)
 
 
 #: A success clears the agent's consecutive failures and its lock.
@@ -139,11 +146,11 @@ _SETTLE_SUCCESS: Final = (
 )
 
 
-def settle_success(db: Session, agent: Agent) -> None:
-    """Clear the count and the lock (one UPDATE now, not an ORM flush at commit)."""
-    db.connection().execute(_SETTLE_SUCCESS, {"agent_id": agent.id})
-    set_committed_value(agent, "otp_failures", 0)
-    set_committed_value(agent, "otp_locked_until", None)
+def settle_success(db: Statements, agent: ThrottleState) -> None:
+    """Clear the count and the lock."""
+    db.run(_SETTLE_SUCCESS, agent_id=agent.id)
+    agent.otp_failures = 0
+    agent.otp_locked_until = None
 
 
 #: The replay guard's claim statements, built once per guard and policy (by ``claim_statement``).
@@ -175,18 +182,18 @@ def claim_statement(rules: Rules, policy: Policy) -> Update:
 _REPLAY_STATE: Final = select(Device.last_step, Device.drift).where(Device.id == bindparam("id"))
 
 
-def read_replay_state(db: Session, device: Device) -> None:
-    """Load ``last_step`` and ``drift`` as committed now (what ``db.refresh`` did, for two
-    columns: the rest of the row is not read after the lock)."""
-    row = db.connection().execute(_REPLAY_STATE, {"id": device.id}).one()
-    set_committed_value(device, "last_step", row.last_step)
-    set_committed_value(device, "drift", row.drift)
+def read_replay_state(db: Statements, device: DeviceState) -> None:
+    """``last_step`` and ``drift`` as committed now (the rest of the row is not read
+    again after the lock)."""
+    row = db.first(_REPLAY_STATE, id=device.id)
+    assert row is not None  # the device of the agent whose row lock this holds
+    device.last_step, device.drift = row
 
 
 def verify_device_code(
-    db: Session,
-    agent: Agent,
-    device: Device,
+    db: Statements,
+    agent: ThrottleState,
+    device: DeviceState,
     secret: bytes,
     code: str,
     now: float,
@@ -202,30 +209,32 @@ def verify_device_code(
         secret, code, params, now=now, drift=device.drift, policy=policy, rules=rules
     )
     if not steps:
-        settle_failure(agent, now, policy, rules, reused=False)
+        settle_failure(db, agent, now, policy, rules, reused=False)
         return Verdict(Outcome.INVALID)
     fresh = rules.replay.unused(steps, device.last_step, policy)
     if not fresh:
-        settle_failure(agent, now, policy, rules, reused=True)
+        settle_failure(db, agent, now, policy, rules, reused=True)
         log.info("replayed code refused for agent %d", agent.id)
         return Verdict(Outcome.REUSED)
     step = fresh[0]
     drift = bounded_drift(step, now, device.period, policy, rules)
-    # Core execution (the device object is not synchronised: nothing reads it after this).
-    result = db.connection().execute(
+    claimed = db.run(
         claim_statement(rules, policy),
-        {"device_id": device.id, "claimed_step": step, "new_last_step": step, "new_drift": drift},
+        device_id=device.id,
+        claimed_step=step,
+        new_last_step=step,
+        new_drift=drift,
     )
-    if not getattr(result, "rowcount", 0):
-        settle_failure(agent, now, policy, rules, reused=True)
+    if not claimed:
+        settle_failure(db, agent, now, policy, rules, reused=True)
         return Verdict(Outcome.REUSED)
     settle_success(db, agent)
     return Verdict(Outcome.ACCEPTED, step=step, drift=drift)
 
 
 def verify_setup_code(
-    db: Session,
-    agent: Agent,
+    db: Statements,
+    agent: ThrottleState,
     enrollment: Enrollment,
     secret: bytes,
     code: str,
@@ -239,7 +248,7 @@ def verify_setup_code(
     params = TotpParams(enrollment.algorithm, enrollment.digits, enrollment.period)
     steps = matching_steps(secret, code, params, now=now, drift=0, policy=policy, rules=rules)
     if not steps:
-        settle_failure(agent, now, policy, rules, reused=False)
+        settle_failure(db, agent, now, policy, rules, reused=False)
         return Verdict(Outcome.INVALID)
     settle_success(db, agent)
     step = steps[0]

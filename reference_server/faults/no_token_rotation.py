@@ -2,12 +2,12 @@
 
 from sqlalchemy.orm import Session
 
-from ..models import Token
+from ..driver_sql import Statements
 from ..rules import Rules, Sessions
 
 
 class NoRotation(Sessions):
-    def after_code(self, db: Session, token: Token, now: float) -> None:
+    def after_code(self, db: Statements, token_id: int, now: float) -> None:
         return None
 
     def on_confirm(self, db: Session, agent_id: int, now: float) -> None:

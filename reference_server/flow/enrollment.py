@@ -24,9 +24,11 @@ from sqlalchemy.orm import Session
 
 from ..accounts import Caller, active_device, full_token_answer, load_caller, mask_email
 from ..declarations import EMAIL_CODE, EMPTY, TOTP_CODE
+from ..driver_sql import Statements
 from ..errors import ApiError, otp_locked_error
 from ..mail import MailError
 from ..models import Agent, Device, Enrollment
+from ..otp_state import ThrottleState
 from ..security import new_email_code
 from ..services import Services
 from ..totp import b32, grouped
@@ -250,7 +252,11 @@ def confirm(svc: Services, token: str, body: Body) -> TokenAnswer:
         assert enrollment.secret_encrypted is not None
         secret = svc.box.decrypt(enrollment.secret_encrypted)
         rules = svc.rules
-        verdict = verify_setup_code(db, caller.agent, enrollment, secret, code, now, policy, rules)
+        throttle = ThrottleState.of_agent(caller.agent)
+        verdict = verify_setup_code(
+            Statements.of_session(db), throttle, enrollment, secret, code, now, policy, rules
+        )
+        throttle.sync(caller.agent)
         if verdict.outcome is Outcome.ACCEPTED:
             claimed = db.execute(
                 update(Enrollment)
@@ -287,7 +293,9 @@ def confirm(svc: Services, token: str, body: Body) -> TokenAnswer:
             rules.notifications.device_bound(db, caller.agent, now, replaced=replaced)
             rules.sessions.on_confirm(db, caller.agent.id, now)
             rules.checkpoints.reached("confirm.sessions_ended")
-            issued = full_token_answer(db, caller.agent, now=now, policy=policy)
+            issued = full_token_answer(
+                Statements.of_session(db), caller.agent.id, now=now, policy=policy
+            )
             answer = TokenAnswer(token=issued["token"], next=issued["next"])
             db.flush()
             rules.checkpoints.reached("confirm.before_commit")

@@ -40,8 +40,8 @@ def clock_reads(app: Flask, monkeypatch: pytest.MonkeyPatch) -> list[float | Non
     read = clock._read
     seen: list[float | None] = []
 
-    def counted() -> float | None:
-        seen.append(read())
+    def counted(via: Any = None) -> float | None:
+        seen.append(read(via))
         return seen[-1]
 
     monkeypatch.setattr(clock, "_read", counted)
@@ -105,7 +105,7 @@ def test_a_request_reads_the_clock_row_once(
     clock = first.extensions["twofa"].clock
     now = clock.now
     asked: list[float] = []
-    monkeypatch.setattr(clock, "now", lambda: asked.append(now()) or asked[-1])
+    monkeypatch.setattr(clock, "now", lambda via=None: asked.append(now(via)) or asked[-1])
     assert client.get("/api/v1/admin/agents", headers=admin).status_code == 200
     assert len(asked) > 1  # listing agents asks the time more than once ...
     assert reads == [1_700_000_010.0]  # ... and the row is read once
