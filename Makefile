@@ -54,7 +54,7 @@ test: setup peers postgres
 
 # The edit loop (under a minute): the tests that start no server, browser or peer.
 QUICK_TESTS := tests/simulators tests/reports tests/vendor tests/test_records_redaction.py \
-  tests/test_pyotp_oracle.py tests/test_bench_throughput.py tests/test_layering.py tests/test_cli.py \
+  tests/test_pyotp_oracle.py tests/test_bench_throughput.py tests/test_bench_request_cost.py tests/test_layering.py tests/test_cli.py \
   tests/conformance/test_expectations.py tests/conformance/test_lint_uri_dialects.py \
   tests/conformance/test_checks_model.py tests/conformance/test_http_evidence.py \
   tests/conformance/test_replay_files.py tests/conformance/test_mutants_table.py \

@@ -7,6 +7,7 @@ targets printed beside them.
 
     python -m benchmarks                 # everything (make bench)
     python -m benchmarks throughput ...  # the server's throughput alone (--help)
+    python -m benchmarks request_cost    # one sign-in code's cost in-process (--help)
 """
 
 from __future__ import annotations
@@ -19,7 +20,15 @@ import sys
 import time
 from collections.abc import Callable
 
-from benchmarks import browser_enrollment, run_by_plan, scenarios, targets, throughput, vendor
+from benchmarks import (
+    browser_enrollment,
+    request_cost,
+    run_by_plan,
+    scenarios,
+    targets,
+    throughput,
+    vendor,
+)
 from simulators.clock import ManualClock
 from simulators.device import AuthenticatorDevice
 
@@ -70,8 +79,14 @@ def main(argv: list[str] | None = None) -> None:
     if args[:1] == ["throughput"]:
         throughput.main(args[1:])
         return
+    if args[:1] == ["request_cost"]:
+        request_cost.main(args[1:])
+        return
     if args:
-        sys.exit(f"usage: python -m benchmarks [throughput [--help | OPTIONS]], not {args}")
+        sys.exit(
+            "usage: python -m benchmarks [throughput | request_cost [--help | OPTIONS]],"
+            f" not {args}"
+        )
     print(f"twofa-harness benchmarks (Python {platform.python_version()}, {platform.machine()})")
     print(f"median of {ROUNDS} rounds of {CODES_PER_ROUND:,} codes, SHA1, 6 digits\n")
     floor = rate(bare_hmac_floor, CODES_PER_ROUND)
@@ -96,6 +111,8 @@ def main(argv: list[str] | None = None) -> None:
     vendor.main()
     print()
     targets.main()
+    print()
+    request_cost.main([])
     print()
     throughput.main([])
 

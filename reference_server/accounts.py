@@ -75,14 +75,10 @@ _CALLER: Final = (
 )
 
 #: A new token: a plain INSERT (no object in the session: nothing reads it back).
-_NEW_TOKEN: Final = insert(Token).values(
-    {
-        name: bindparam(name)
-        for name in (
-            "token_hash", "agent_id", "kind", "stage", "second_factor", "created_at", "expires_at"
-        )
-    }
+_NEW_TOKEN_FIELDS: Final = (
+    "token_hash", "agent_id", "kind", "stage", "second_factor", "created_at", "expires_at"
 )  # fmt: skip
+_NEW_TOKEN: Final = insert(Token).values({name: bindparam(name) for name in _NEW_TOKEN_FIELDS})
 _NEWEST_ACTIVE: Final = aliased(Device)
 #: The caller's token, its agent's throttle state and the agent's active device (what
 #: ``active_device`` finds), in one statement: the sign-in code's first read.
