@@ -102,7 +102,11 @@ class Statements:
     def _cursor(self, statement: Executable, values: Mapping[str, Any]) -> Any:
         found = prepared(statement, self.dialect)
         cursor = self._connection.cursor()
-        cursor.execute(found.sql, found.parameters(values))
+        try:
+            cursor.execute(found.sql, found.parameters(values))
+        except BaseException:
+            cursor.close()
+            raise
         return cursor
 
     def rows(self, statement: Executable, **values: Any) -> list[Row]:
@@ -150,7 +154,10 @@ def transaction(engine: Engine) -> Iterator[Statements]:
         try:
             yield statements
         except BaseException:
-            raw.rollback()
+            try:
+                raw.rollback()
+            except Exception:
+                raw.invalidate()  # a connection that cannot roll back (gone) is not reused
             raise
         raw.commit()
     finally:

@@ -131,15 +131,15 @@ def submit_code(svc: Services, token: str, body: Body) -> TokenAnswer:
     """The sign-in code of the active device; a new full token ends the partial one.
 
     The hot path of every sign-in, so it runs on the database driver (``driver_sql``)
-    with plain records (``otp_state``), not ORM entities: the same statements, about
-    twice as fast (``make bench``).
+    with plain records (``otp_state``), not ORM entities: the same statements, a wrong
+    code in 0.33 ms instead of 0.82 (``python -m benchmarks request_cost``).
     """
     policy = svc.policy
     answer: TokenAnswer | None = None
     with transaction(svc.engine) as db:
         now = svc.clock.now(via=db)
-        caller, agent, device = load_code_caller(db, token, now)
-        if caller.full or caller.stage != "verify_otp":
+        presented, agent, device = load_code_caller(db, token, now)
+        if presented.full or presented.stage != "verify_otp":
             raise ApiError("wrong_stage", "This token is not waiting for a sign-in code.")
         if device is None:
             raise ApiError("wrong_stage", "There is no device to check a code against; enroll.")
@@ -152,7 +152,7 @@ def submit_code(svc: Services, token: str, body: Body) -> TokenAnswer:
             if verdict.outcome is not Outcome.INVALID:
                 break
         if verdict.outcome is Outcome.ACCEPTED:
-            rules.sessions.after_code(db, caller.id, now)
+            rules.sessions.after_code(db, presented.id, now)
             issued = full_token_answer(db, agent.id, now=now, policy=policy)
             answer = TokenAnswer(token=issued["token"], next=issued["next"])
     if verdict.outcome is Outcome.LOCKED:

@@ -74,6 +74,18 @@ def test_an_error_rolls_the_transaction_back(engine: Engine) -> None:
     assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
 
 
+def test_a_connection_that_cannot_roll_back_is_not_given_back(engine: Engine) -> None:
+    def lost() -> None:
+        with transaction(engine) as db:
+            db._connection.close()  # the server went away mid-transaction, say
+            raise RuntimeError("lost")
+
+    with pytest.raises(RuntimeError, match="lost"):  # the request's own error, not rollback's
+        lost()
+    assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    assert _failures(engine) == 0  # the next transaction gets a working connection
+
+
 def test_a_boolean_column_reads_as_a_bool_on_both_databases(engine: Engine) -> None:
     with transaction(engine) as db:
         row = db.first(_FAILURES, agent_id=1)
