@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, bindparam, event, select, update
+from sqlalchemy import Engine, bindparam, event, insert, select, update
 
 from reference_server.app import make_engine
 from reference_server.driver_sql import Prepared, Statements, transaction
@@ -21,7 +21,7 @@ def engine(database_url: str) -> Iterator[Engine]:
     Base.metadata.create_all(made)
     with made.begin() as connection:
         connection.execute(
-            Agent.__table__.insert(),
+            insert(Agent),
             [
                 {
                     "id": 1,
