@@ -12,7 +12,7 @@ Only what Core would do for these statements is kept: the statement's literal bi
 (``compiled.params``), positional or named parameters as the driver takes them, and
 ``bool`` for SQLite's 0/1 (``Statements.flag``). Nothing here passes the driver a
 value Core would process (no dates, no JSON): the columns read and written are numbers,
-text and bytes.
+booleans, text and bytes, which both drivers take as Python gives them.
 """
 
 from __future__ import annotations

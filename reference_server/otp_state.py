@@ -127,10 +127,11 @@ class TokenState:
 def split_row(row: Row) -> tuple[TokenState, ThrottleState, DeviceState | None]:
     """A row of ``TOKEN_COLUMNS``, the agent's id, ``THROTTLE_COLUMNS`` and
     ``DEVICE_COLUMNS`` (nulls when the agent has no active device)."""
-    tokens = len(TOKEN_COLUMNS)
-    token = TokenState(*row[:tokens])
-    agent = ThrottleState(row[tokens], 0, None, False)
-    agent.load(row[tokens + 1 : tokens + 4])
-    device_row: Any = row[tokens + 4 :]
+    agent_at = len(TOKEN_COLUMNS)
+    device_at = agent_at + 1 + len(THROTTLE_COLUMNS)
+    token = TokenState(*row[:agent_at])
+    agent = ThrottleState(row[agent_at], 0, None, False)
+    agent.load(row[agent_at + 1 : device_at])
+    device_row: Any = row[device_at:]
     device = None if device_row[0] is None else DeviceState.from_row(device_row)
     return token, agent, device
